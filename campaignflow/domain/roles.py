@@ -1,0 +1,94 @@
+"""Actors, roles and who may fire which trigger (separation of duties, DESIGN.md invariant 5)."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import attrs
+
+from campaignflow.errors import InvalidInput
+
+__all__ = ["PERMISSIONS", "Actor", "Role", "permission_problem"]
+
+
+class Role(enum.StrEnum):
+    """The four roles of the core lifecycle."""
+
+    OFFICE = "office"  # 创建办: assigns, reassigns, cancels, archives
+    UNIT = "unit"  # 责任单位 staff: starts rectifying, submits the self-check
+    INSPECTOR = "inspector"  # 督查/验收: verifies a unit other than its own
+    SYSTEM = "system"  # automated steps (sweeps, escalation); audited like a person
+
+    @property
+    def label_zh(self) -> str:
+        return {"office": "创建办", "unit": "责任单位", "inspector": "督查验收", "system": "系统"}[self.value]
+
+
+def _nonblank(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(
+            f"操作人的 {attribute.name} 不能为空",
+            f"actor {attribute.name} must be a non-blank str",
+            field=attribute.name,
+        )
+
+
+def _role(value: object) -> Role:
+    try:
+        return Role(str(value))
+    except ValueError:
+        raise InvalidInput(
+            f"未知角色 {value!r}",
+            f"unknown role {value!r}; expected one of {[r.value for r in Role]}",
+            field="role",
+        ) from None
+
+
+@attrs.frozen
+class Actor:
+    """Who fires a trigger: a person (or the system) acting for a unit in a role."""
+
+    id: str = attrs.field(validator=_nonblank)
+    unit: str = attrs.field(validator=_nonblank)
+    role: Role = attrs.field(converter=_role)
+
+    @classmethod
+    def system(cls, name: str = "system") -> Actor:
+        """The audited automated actor: history records it by this name."""
+        return cls(id=name, unit="system", role=Role.SYSTEM)
+
+
+# trigger -> (allowed role, relation of the actor's unit to the task's responsible unit)
+#   "any": no relation, "own": must be the responsible unit, "other": must NOT be the responsible unit
+PERMISSIONS: dict[str, tuple[Role, str]] = {
+    "assign": (Role.OFFICE, "any"),
+    "reassign": (Role.OFFICE, "any"),
+    "cancel": (Role.OFFICE, "any"),
+    "archive": (Role.OFFICE, "any"),
+    "start": (Role.UNIT, "own"),
+    "submit_self_check": (Role.UNIT, "own"),
+    "pass_verification": (Role.INSPECTOR, "other"),
+    "fail_verification": (Role.INSPECTOR, "other"),
+}
+
+
+def permission_problem(trigger: str, actor: Actor, task_unit: str | None) -> tuple[str, str] | None:
+    """Why ``actor`` may not fire ``trigger`` on a task of ``task_unit`` (zh, en), or None if it may."""
+    role, relation = PERMISSIONS[trigger]
+    if actor.role is not role:
+        return (
+            f"只有{role.label_zh}可以执行“{trigger}”，当前角色为{actor.role.label_zh}",
+            f"only the {role.value} role may {trigger}; {actor.id} acts as {actor.role.value}",
+        )
+    if relation == "own" and actor.unit != task_unit:
+        return (
+            f"只有责任单位（{task_unit}）可以执行“{trigger}”，{actor.id} 属于 {actor.unit}",
+            f"only the responsible unit {task_unit!r} may {trigger}; {actor.id} is of {actor.unit!r}",
+        )
+    if relation == "other" and actor.unit == task_unit:
+        return (
+            f"责任单位（{task_unit}）不能验收自己的任务",
+            f"separation of duties: an inspector of the responsible unit {task_unit!r} may not verify it",
+        )
+    return None

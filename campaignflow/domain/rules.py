@@ -1,0 +1,260 @@
+"""The 四有四定 rule set, evaluated as a whole before a trigger fires.
+
+``transitions`` guards stop at the first failing condition; a campaign office needs every missing
+item at once. So each rule here is a small pure check that returns the items it finds missing, and
+:meth:`RuleSet.evaluate` runs every rule that applies to the trigger and collects them all.
+
+| rule   | code(s)                                                  | checked before         |
+|--------|----------------------------------------------------------|------------------------|
+| 定任务 | ``fixed_task_title``, ``fixed_task_standard``, ``fixed_task_measures`` | assign   |
+| 定部门 | ``fixed_department``                                     | assign, reassign       |
+| 定领导 | ``fixed_leader``                                         | assign, reassign       |
+| 定进度 | ``fixed_schedule``                                       | assign                 |
+| 有计划 | ``has_plan``, ``has_plan_milestone``                     | start                  |
+| 有布置 | ``has_deployment``                                       | start                  |
+| 有整改 | ``has_rectification``                                    | submit_self_check      |
+| 有检查 | ``has_inspection``, ``has_inspection_independent``      | pass_verification      |
+| 说明理由 | ``reason_required``                                   | fail_verification, reassign, cancel |
+
+Whitespace counts as blank everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta, tzinfo
+
+import attrs
+
+from campaignflow.domain.model import Deployment, Evidence, Inspection, Plan, Task, Unit
+from campaignflow.errors import DefinitionError, Missing
+
+__all__ = ["CATALOGUE", "ActionContext", "Rule", "RuleSet", "default_rules", "missing"]
+
+# code -> (rule label, Chinese message, English message). One catalogue: hosts match on the code.
+CATALOGUE: dict[str, tuple[str, str, str]] = {
+    "fixed_task_title": ("定任务", "任务名称不能为空", "the task needs a title"),
+    "fixed_task_standard": ("定任务", "具体标准不能为空", "the task needs a checkable standard"),
+    "fixed_task_measures": ("定任务", "至少要有一条主要措施", "the task needs at least one measure"),
+    "fixed_department": (
+        "定部门",
+        "必须指定一个已登记的责任单位",
+        "exactly one responsible unit known to the registry is required",
+    ),
+    "fixed_leader": (
+        "定领导",
+        "必须指定责任单位登记的责任领导",
+        "a named responsible leader of that unit is required",
+    ),
+    "fixed_schedule": ("定进度", "完成时限必须晚于当前时间", "the deadline must be later than now"),
+    "has_plan": ("有计划", "整改计划至少要有一个步骤", "the rectification plan needs at least one step"),
+    "has_plan_milestone": (
+        "有计划",
+        "整改计划的节点日期必须在交办日与完成时限之间，且每步须有内容",
+        "every plan step needs a description and a milestone between assignment and the deadline",
+    ),
+    "has_deployment": ("有布置", "至少要布置一名具名人员", "at least one named person must be deployed"),
+    "has_rectification": (
+        "有整改",
+        "提交自查前至少要有一项整改佐证材料",
+        "at least one evidence item is required before the self-check",
+    ),
+    "has_inspection": (
+        "有检查",
+        "验收须附检查记录（检查人、所属单位）",
+        "verification needs an inspection record naming the inspector and their unit",
+    ),
+    "has_inspection_independent": (
+        "有检查",
+        "检查人不能来自责任单位本身",
+        "the inspection must be made by someone outside the responsible unit",
+    ),
+    "reason_required": ("说明理由", "此操作必须说明理由", "this action requires a reason"),
+}
+
+
+def missing(code: str, field: str = "") -> Missing:
+    """The catalogue's :class:`Missing` item for ``code``."""
+    rule, zh, en = CATALOGUE[code]
+    return Missing(code=code, rule=rule, message_zh=zh, message_en=en, field=field)
+
+
+def _blank(value: str | None) -> bool:
+    return value is None or not value.strip()
+
+
+@attrs.frozen(kw_only=True)
+class ActionContext:
+    """Everything a rule may look at for one proposed action. Built by the engine; pure data."""
+
+    trigger: str
+    now: datetime
+    timezone: tzinfo
+    task: Task | None = None
+    title: str | None = None
+    standard: str | None = None
+    measures: tuple[str, ...] = ()
+    unit_id: str | None = None
+    unit: Unit | None = None  # the registry's record of unit_id, None if unknown
+    leader: str | None = None
+    deadline: datetime | None = None
+    plan: Plan | None = None
+    deployment: Deployment | None = None
+    evidence: tuple[Evidence, ...] = ()
+    inspection: Inspection | None = None
+    reason: str | None = None
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.timezone).date()
+
+
+Check = Callable[[ActionContext], Iterable[Missing]]
+
+
+def _frozen(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(values)
+
+
+@attrs.frozen
+class Rule:
+    """A named check that applies to some triggers and yields the items it finds missing."""
+
+    name: str
+    triggers: frozenset[str] = attrs.field(converter=_frozen)
+    check: Check
+    codes: frozenset[str] = attrs.field(converter=_frozen)
+
+
+class RuleSet:
+    """An ordered, validated set of rules. Built-in rules can be added to, never removed."""
+
+    def __init__(self, rules: Iterable[Rule], *, triggers: Iterable[str]) -> None:
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        known = frozenset(triggers)
+        names: set[str] = set()
+        for rule in self.rules:
+            if rule.name in names:
+                raise DefinitionError(f"规则 {rule.name!r} 重复", f"rule {rule.name!r} is defined twice")
+            names.add(rule.name)
+            unknown = rule.triggers - known
+            if unknown:
+                raise DefinitionError(
+                    f"规则 {rule.name!r} 引用了未知触发器 {sorted(unknown)}",
+                    f"rule {rule.name!r} names unknown triggers {sorted(unknown)}",
+                )
+            if not callable(rule.check):
+                raise DefinitionError(
+                    f"规则 {rule.name!r} 的检查不可调用", f"rule {rule.name!r} check is not callable"
+                )
+        self._by_trigger = {t: tuple(r for r in self.rules if t in r.triggers) for t in known}
+
+    def evaluate(self, context: ActionContext) -> tuple[Missing, ...]:
+        """Every missing item for this action, from every rule that applies; empty if allowed."""
+        found: list[Missing] = []
+        for rule in self._by_trigger.get(context.trigger, ()):
+            found.extend(rule.check(context))
+        return tuple(found)
+
+    def codes(self) -> frozenset[str]:
+        """Every code a rule of this set can report."""
+        return frozenset(code for rule in self.rules for code in rule.codes)
+
+
+# --- the built-in 四有四定 checks ------------------------------------------------------------
+
+
+def _fixed_task(ctx: ActionContext) -> Iterable[Missing]:
+    if _blank(ctx.title):
+        yield missing("fixed_task_title", "title")
+    if _blank(ctx.standard):
+        yield missing("fixed_task_standard", "standard")
+    if not any(not _blank(m) for m in ctx.measures):
+        yield missing("fixed_task_measures", "measures")
+
+
+def _fixed_department(ctx: ActionContext) -> Iterable[Missing]:
+    if _blank(ctx.unit_id) or ctx.unit is None:
+        yield missing("fixed_department", "unit")
+
+
+def _fixed_leader(ctx: ActionContext) -> Iterable[Missing]:
+    # The leader must be named, and be the leader the registry holds for that unit.
+    if (
+        _blank(ctx.leader)
+        or ctx.unit is None
+        or _blank(ctx.unit.leader)
+        or (ctx.leader is not None and ctx.leader.strip() != ctx.unit.leader.strip())
+    ):
+        yield missing("fixed_leader", "leader")
+
+
+def _fixed_schedule(ctx: ActionContext) -> Iterable[Missing]:
+    if ctx.deadline is None or ctx.deadline <= ctx.now:
+        yield missing("fixed_schedule", "due")
+
+
+def _has_plan(ctx: ActionContext) -> Iterable[Missing]:
+    if ctx.plan is None or not ctx.plan.steps:
+        yield missing("has_plan", "plan")
+        return
+    task = ctx.task
+    assert task is not None, "start is always on an existing task"
+    first = ctx.local_date(task.created_at)
+    # A date deadline is stored as the next midnight (exclusive); the last allowed day is the one before.
+    last = ctx.local_date(task.deadline - _MICROSECOND)
+    for step in ctx.plan.steps:
+        if _blank(step.description) or not first <= step.milestone <= last:
+            yield missing("has_plan_milestone", "plan")
+            return
+
+
+def _has_deployment(ctx: ActionContext) -> Iterable[Missing]:
+    if ctx.deployment is None or not any(not _blank(p.name) for p in ctx.deployment.people):
+        yield missing("has_deployment", "deployment")
+
+
+def _has_rectification(ctx: ActionContext) -> Iterable[Missing]:
+    if not ctx.evidence:
+        yield missing("has_rectification", "evidence")
+
+
+def _has_inspection(ctx: ActionContext) -> Iterable[Missing]:
+    record = ctx.inspection
+    if record is None or _blank(record.inspector) or _blank(record.inspector_unit):
+        yield missing("has_inspection", "inspection")
+        return
+    task = ctx.task
+    assert task is not None, "verification is always on an existing task"
+    if record.inspector_unit.strip() == task.unit:
+        yield missing("has_inspection_independent", "inspection")
+
+
+def _reason(ctx: ActionContext) -> Iterable[Missing]:
+    if _blank(ctx.reason):
+        yield missing("reason_required", "reason")
+
+
+def _rule(name: str, triggers: set[str], check: Check, *codes: str) -> Rule:
+    return Rule(name, frozenset(triggers), check, frozenset(codes))
+
+
+_MICROSECOND = timedelta(microseconds=1)
+
+BUILTIN_RULES: tuple[Rule, ...] = (
+    _rule(
+        "定任务", {"assign"}, _fixed_task, "fixed_task_title", "fixed_task_standard", "fixed_task_measures"
+    ),
+    _rule("定部门", {"assign", "reassign"}, _fixed_department, "fixed_department"),
+    _rule("定领导", {"assign", "reassign"}, _fixed_leader, "fixed_leader"),
+    _rule("定进度", {"assign"}, _fixed_schedule, "fixed_schedule"),
+    _rule("有计划", {"start"}, _has_plan, "has_plan", "has_plan_milestone"),
+    _rule("有布置", {"start"}, _has_deployment, "has_deployment"),
+    _rule("有整改", {"submit_self_check"}, _has_rectification, "has_rectification"),
+    _rule("有检查", {"pass_verification"}, _has_inspection, "has_inspection", "has_inspection_independent"),
+    _rule("说明理由", {"fail_verification", "reassign", "cancel"}, _reason, "reason_required"),
+)
+
+
+def default_rules(triggers: Iterable[str], extra: Iterable[Rule] = ()) -> RuleSet:
+    """The built-in 四有四定 rules followed by ``extra`` (plugins add; they cannot take away)."""
+    return RuleSet((*BUILTIN_RULES, *extra), triggers=triggers)

@@ -1,0 +1,106 @@
+"""Plain-JSON forms of the value objects, for history payloads, hashes and JSON columns.
+
+Pure functions, so the domain, the store and the hash chain agree on one canonical form.
+Datetimes are written as ISO 8601 in UTC with microseconds; dates as ISO dates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from campaignflow.domain.model import Deployment, Evidence, Inspection, Person, Plan, PlanStep
+
+__all__ = [
+    "deployment_from_json",
+    "deployment_to_json",
+    "dt_from_json",
+    "dt_to_json",
+    "evidence_from_json",
+    "evidence_to_json",
+    "inspection_from_json",
+    "inspection_to_json",
+    "plan_from_json",
+    "plan_to_json",
+]
+
+
+def dt_to_json(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def dt_from_json(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "steps": [{"description": s.description, "milestone": s.milestone.isoformat()} for s in plan.steps],
+        "note": plan.note,
+    }
+
+
+def plan_from_json(data: Mapping[str, Any]) -> Plan:
+    return Plan(
+        steps=[PlanStep(s["description"], date.fromisoformat(s["milestone"])) for s in data["steps"]],
+        note=data.get("note", ""),
+    )
+
+
+def deployment_to_json(deployment: Deployment) -> dict[str, Any]:
+    return {
+        "people": [{"name": p.name, "duty": p.duty, "phone": p.phone} for p in deployment.people],
+        "resources": list(deployment.resources),
+    }
+
+
+def deployment_from_json(data: Mapping[str, Any]) -> Deployment:
+    return Deployment(
+        people=[Person(p["name"], p.get("duty", ""), p.get("phone", "")) for p in data["people"]],
+        resources=list(data.get("resources", [])),
+    )
+
+
+def evidence_to_json(item: Evidence) -> dict[str, Any]:
+    return {
+        "kind": item.kind,
+        "uri": item.uri,
+        "sha256": item.sha256,
+        "taken_at": dt_to_json(item.taken_at),
+        "taken_by": item.taken_by,
+        "note": item.note,
+        "attributes": dict(item.attributes),
+    }
+
+
+def evidence_from_json(data: Mapping[str, Any]) -> Evidence:
+    return Evidence(
+        kind=data["kind"],
+        uri=data["uri"],
+        sha256=data["sha256"],
+        taken_at=dt_from_json(data["taken_at"]),
+        taken_by=data["taken_by"],
+        note=data.get("note", ""),
+        attributes=data.get("attributes", {}),
+    )
+
+
+def inspection_to_json(record: Inspection) -> dict[str, Any]:
+    return {
+        "inspector": record.inspector,
+        "inspector_unit": record.inspector_unit,
+        "inspected_at": dt_to_json(record.inspected_at),
+        "conclusion": record.conclusion,
+        "evidence": [evidence_to_json(e) for e in record.evidence],
+    }
+
+
+def inspection_from_json(data: Mapping[str, Any]) -> Inspection:
+    return Inspection(
+        inspector=data["inspector"],
+        inspector_unit=data["inspector_unit"],
+        inspected_at=dt_from_json(data["inspected_at"]),
+        conclusion=data.get("conclusion", ""),
+        evidence=[evidence_from_json(e) for e in data.get("evidence", [])],
+    )

@@ -1,0 +1,796 @@
+"""The application service: load → check input, role, path and 四有四定 → fire → persist in ONE
+transaction (task row guarded by its version, one hash-chained history row, outbox rows) → return.
+
+A refused action raises before anything is written. A lost version race raises
+:class:`~campaignflow.errors.ConflictError`; nothing partial is ever committed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+import sqlalchemy as sa
+
+from campaignflow.clock import SystemClock
+from campaignflow.domain.clock import Clock
+from campaignflow.domain.history import GENESIS, entry_hash, first_break
+from campaignflow.domain.lifecycle import NEW, Lifecycle, default_lifecycle
+from campaignflow.domain.model import (
+    Deployment,
+    Evidence,
+    HistoryEntry,
+    Inspection,
+    Plan,
+    Task,
+    TaskState,
+    Unit,
+    freeze_mapping,
+)
+from campaignflow.domain.notifications import EVENT_ZH, recipients
+from campaignflow.domain.roles import Actor, permission_problem
+from campaignflow.domain.rules import ActionContext, Rule, RuleSet, default_rules
+from campaignflow.domain.serial import (
+    deployment_to_json,
+    dt_from_json,
+    dt_to_json,
+    evidence_to_json,
+    inspection_to_json,
+    plan_to_json,
+)
+from campaignflow.errors import (
+    ConflictError,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+    SchemaNotReady,
+)
+from campaignflow.store import database, schema
+from campaignflow.store.repository import Repository
+from campaignflow.store.tables import build_tables
+
+__all__ = ["Engine", "Page"]
+
+MAX_PAGE = 1000
+
+
+@attrs.frozen
+class Page:
+    """One keyset page of tasks; pass ``next_cursor`` as ``after=`` for the next page."""
+
+    items: tuple[Task, ...]
+    next_cursor: str | None
+
+
+def _uuid7(now: datetime) -> str:
+    """A time-ordered UUID (RFC 9562 version 7): keyset pages come out in creation order."""
+    ms = int(now.timestamp() * 1000) & ((1 << 48) - 1)
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms << 80) | (0x7 << 76) | ((rand >> 68) & 0xFFF) << 64 | (0b10 << 62) | (rand & ((1 << 62) - 1))
+    return str(uuid.UUID(int=value))
+
+
+def _text(value: object, name: str, *, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} 必须是字符串", f"{name} must be a str", field=name)
+    return value
+
+
+def _instance(value: object, kind: type, name: str, *, optional: bool = True) -> Any:
+    if value is None and optional:
+        return None
+    if not isinstance(value, kind):
+        raise InvalidInput(
+            f"{name} 必须是 {kind.__name__}",
+            f"{name} must be a {kind.__name__}, got {type(value).__name__}",
+            field=name,
+        )
+    return value
+
+
+def _actor(value: object) -> Actor:
+    actor: Actor = _instance(value, Actor, "by", optional=False)
+    return actor
+
+
+class Engine:
+    """The campaign task engine. One per database and policy; safe to share between threads.
+
+    ``database`` is a URL (``"sqlite:///campaign.db"``, ``"postgresql://…"``) or a SQLAlchemy
+    Engine the host already has. On SQLite the schema is migrated on first use; on any other
+    database migration is explicit (:meth:`migrate`, ``campaignflow db upgrade``) unless
+    ``migrate=True``.
+    """
+
+    def __init__(
+        self,
+        database_: str | sa.URL | sa.Engine = "sqlite:///campaignflow.db",
+        *,
+        clock: Clock | None = None,
+        timezone: str | tzinfo = "Asia/Shanghai",
+        table_prefix: str = "cf_",
+        schema: str | None = None,
+        migrate: bool | None = None,
+        lifecycle: Lifecycle | None = None,
+        rules: Iterable[Rule] = (),
+    ) -> None:
+        self._sa = database_ if isinstance(database_, sa.Engine) else database.connect(database_)
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        if not isinstance(self.clock, Clock):
+            raise InvalidInput("clock 必须有 now() 方法", "clock must have a now() method", field="clock")
+        self.timezone = self._zone(timezone)
+        self.tables = build_tables(table_prefix, schema)
+        self._repo = Repository(self.tables)
+        self.lifecycle = lifecycle if lifecycle is not None else default_lifecycle()
+        self.rules: RuleSet = default_rules(self.lifecycle.triggers_from(NEW) | self._all_triggers(), rules)
+        self.policy_fingerprint = self._fingerprint()
+        self._auto_migrate = migrate if migrate is not None else self._sa.dialect.name == "sqlite"
+        self._schema_ok = False
+
+    # --- set-up ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _zone(value: str | tzinfo) -> tzinfo:
+        if isinstance(value, tzinfo):
+            return value
+        try:
+            return ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInput(
+                f"未知时区 {value!r}", f"unknown timezone {value!r}", field="timezone"
+            ) from None
+
+    def _all_triggers(self) -> frozenset[str]:
+        return frozenset(trigger for _src, trigger, _dest in self.lifecycle.edges())
+
+    def _fingerprint(self) -> str:
+        import hashlib
+
+        names = ",".join(f"{r.name}:{sorted(r.codes)}:{sorted(r.triggers)}" for r in self.rules.rules)
+        return hashlib.sha256(f"{self.lifecycle.fingerprint}|{names}".encode()).hexdigest()[:16]
+
+    @property
+    def sqlalchemy_engine(self) -> sa.Engine:
+        """The SQLAlchemy Engine campaignflow writes through."""
+        return self._sa
+
+    def migrate(self) -> str:
+        """Bring campaignflow's tables to the newest schema; returns the revision now in force."""
+        with self._sa.begin() as conn:
+            schema.upgrade(conn, self.tables)
+            revision = schema.current_revision(conn, self.tables)
+        self._schema_ok = True
+        return revision or ""
+
+    def schema_revision(self) -> str | None:
+        """The migration revision the database is at (None: never migrated)."""
+        with self._sa.connect() as conn:
+            return schema.current_revision(conn, self.tables)
+
+    def _ready(self) -> None:
+        if self._schema_ok:
+            return
+        revision = self.schema_revision()
+        if revision == schema.HEAD:
+            self._schema_ok = True
+        elif self._auto_migrate:
+            self.migrate()
+        else:
+            raise SchemaNotReady(
+                f"数据库结构版本为 {revision}，需要 {schema.HEAD}："
+                "请先运行 engine.migrate() 或 campaignflow db upgrade",
+                f"the database is at schema {revision}, this library needs {schema.HEAD}: "
+                "run engine.migrate() or `campaignflow db upgrade` first",
+            )
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[sa.Connection]:
+        """A transaction on campaignflow's database; pass it as ``connection=`` to run many actions
+        (or your own writes) atomically: all commit at the end, or none."""
+        self._ready()
+        with self._sa.begin() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _tx(self, connection: object | None) -> Iterator[sa.Connection]:
+        self._ready()
+        with database.transaction(self._sa, connection) as conn:
+            yield conn
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self._sa.dispose()
+
+    # --- units ----------------------------------------------------------------------------------
+
+    def register_unit(
+        self,
+        unit_id: str,
+        *,
+        name: str,
+        leader: str = "",
+        parent: str | None = None,
+        liaison: str = "",
+        connection: object | None = None,
+    ) -> Unit:
+        """Add a unit to the registry, or update it (name, leader, parent, liaison)."""
+        for label, value in (("unit_id", unit_id), ("name", name)):
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidInput(f"{label} 不能为空", f"{label} must be a non-blank str", field=label)
+        unit = Unit(unit_id.strip(), name, leader, parent, liaison)
+        with self._tx(connection) as conn:
+            if parent is not None and parent != unit.id and self._repo.unit(conn, parent) is None:
+                raise NotFound("unit", parent)
+            self._repo.save_unit(conn, unit, self.clock.now())
+        return unit
+
+    def unit(self, unit_id: str) -> Unit:
+        """The registry's record of ``unit_id``."""
+        with self._tx(None) as conn:
+            found = self._repo.unit(conn, unit_id)
+        if found is None:
+            raise NotFound("unit", unit_id)
+        return found
+
+    def units(self) -> list[Unit]:
+        """Every registered unit, by id."""
+        with self._tx(None) as conn:
+            return list(self._repo.units(conn))
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def get(self, task_id: str, *, connection: object | None = None) -> Task:
+        """The task as stored now."""
+        with self._tx(connection) as conn:
+            task = self._repo.load(conn, task_id)
+        if task is None:
+            raise NotFound("task", task_id)
+        return task
+
+    def history(self, task_id: str, *, connection: object | None = None) -> list[HistoryEntry]:
+        """Every step of the task, oldest first."""
+        with self._tx(connection) as conn:
+            if self._repo.load(conn, task_id) is None:
+                raise NotFound("task", task_id)
+            return self._repo.history(conn, task_id)
+
+    def verify_history(self, task_id: str) -> int | None:
+        """Recompute the task's hash chain: the seq of the first broken entry, -1 if the head on
+        the task row disagrees (e.g. the last entry was deleted), or None if the chain holds."""
+        task = self.get(task_id)
+        return first_break(self.history(task_id), task.history_head)
+
+    def tasks(
+        self,
+        *,
+        state: TaskState | str | None = None,
+        unit: str | None = None,
+        campaign: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> Page:
+        """A keyset page of tasks (oldest first), filtered by state, unit and campaign."""
+        if state is not None:
+            try:
+                state = TaskState(state).value
+            except ValueError:
+                raise InvalidInput(f"未知状态 {state!r}", f"unknown state {state!r}", field="state") from None
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput(
+                f"limit 必须在 1 到 {MAX_PAGE} 之间", f"limit must be between 1 and {MAX_PAGE}", field="limit"
+            )
+        with self._tx(None) as conn:
+            items = self._repo.page(
+                conn, state=state, unit=unit, campaign=campaign, after=after, limit=limit + 1
+            )
+        more = len(items) > limit
+        items = items[:limit]
+        return Page(tuple(items), items[-1].id if more else None)
+
+    def allowed(self, task_id: str, actor: Actor) -> frozenset[str]:
+        """The triggers ``actor`` may fire on the task in its current state (paths × roles; the
+        四有四定 rules are checked when the action is attempted, against its payload)."""
+        task = self.get(task_id)
+        return frozenset(
+            trigger
+            for trigger in self.lifecycle.triggers_from(task.state.value)
+            if permission_problem(trigger, _actor(actor), task.unit) is None
+        )
+
+    # --- the actions ----------------------------------------------------------------------------
+
+    def deadline_of(self, due: date | datetime) -> datetime:
+        """The instant a ``due`` value expires: a date means the end of that day in the campaign's
+        timezone (the next midnight, exclusive); a datetime must be timezone-aware."""
+        if isinstance(due, datetime):
+            if due.tzinfo is None or due.utcoffset() is None:
+                raise InvalidInput(
+                    "完成时限缺少时区", "due is a naive datetime: give a timezone", field="due"
+                )
+            return due
+        if isinstance(due, date):
+            return datetime.combine(due + timedelta(days=1), datetime.min.time(), self.timezone)
+        raise InvalidInput(
+            "完成时限必须是日期或带时区的时间", "due must be a date or an aware datetime", field="due"
+        )
+
+    def assign(
+        self,
+        *,
+        by: Actor,
+        title: str,
+        standard: str,
+        measures: Sequence[str],
+        unit: str,
+        due: date | datetime | None,
+        campaign: str,
+        indicator: str,
+        leader: str | None = None,
+        kind: str = "general",
+        attributes: Mapping[str, Any] | None = None,
+        external_ref: str | None = None,
+        connection: object | None = None,
+    ) -> Task:
+        """交办: create a task under 四有四定 (定任务, 定部门, 定领导, 定进度).
+
+        ``leader`` defaults to the unit's registered leader. With ``external_ref``, a retried call
+        returns the task it created the first time (unique per campaign); the same reference with
+        different content is a :class:`ConflictError`.
+        """
+        actor = _actor(by)
+        title_ = _text(title, "title", optional=True)
+        standard_ = _text(standard, "standard", optional=True)
+        if isinstance(measures, str) or not isinstance(measures, Sequence):
+            raise InvalidInput(
+                "measures 必须是字符串列表", "measures must be a list of str", field="measures"
+            )
+        measures_ = tuple(_text(m, "measures") or "" for m in measures)
+        unit_ = _text(unit, "unit", optional=True)
+        leader_ = _text(leader, "leader", optional=True)
+        campaign_ = (_text(campaign, "campaign") or "").strip()
+        indicator_ = (_text(indicator, "indicator") or "").strip()
+        kind_ = (_text(kind, "kind") or "").strip()
+        ref = _text(external_ref, "external_ref", optional=True)
+        for label, value in (("campaign", campaign_), ("indicator", indicator_), ("kind", kind_)):
+            if not value:
+                raise InvalidInput(f"{label} 不能为空", f"{label} must not be blank", field=label)
+        if ref is not None and not ref.strip():
+            raise InvalidInput(
+                "external_ref 不能为空白", "external_ref must not be blank", field="external_ref"
+            )
+        deadline = self.deadline_of(due) if due is not None else None
+        attrs_ = freeze_mapping(attributes)
+        now = self.clock.now()
+
+        problem = permission_problem("assign", actor, unit_)
+        if problem:
+            raise PermissionDenied(*problem, trigger="assign", actor=actor.id)
+        requested = (
+            (title_ or "").strip(),
+            (standard_ or "").strip(),
+            tuple(m.strip() for m in measures_ if m.strip()),
+            (unit_ or "").strip(),
+            deadline,
+        )
+        with self._tx(connection) as conn:
+            if ref is not None:
+                existing = self._repo.load_by_ref(conn, campaign_, ref)
+                if existing is not None:
+                    return self._same_assignment(conn, existing, requested)
+            registered = self._repo.unit(conn, unit_.strip()) if unit_ and unit_.strip() else None
+            if leader_ is None and registered is not None:
+                leader_ = registered.leader
+            context = ActionContext(
+                trigger="assign",
+                now=now,
+                timezone=self.timezone,
+                title=title_,
+                standard=standard_,
+                measures=measures_,
+                unit_id=unit_,
+                unit=registered,
+                leader=leader_,
+                deadline=deadline,
+            )
+            self._check_rules(context, task_id=None, state=None, actor=actor)
+            assert registered is not None
+            assert deadline is not None
+            assert leader_ is not None
+            task = Task(
+                id=_uuid7(now),
+                campaign=campaign_,
+                indicator=indicator_,
+                kind=kind_,
+                title=(title_ or "").strip(),
+                standard=(standard_ or "").strip(),
+                measures=tuple(m.strip() for m in measures_ if m.strip()),
+                unit=registered.id,
+                leader=leader_.strip(),
+                deadline=deadline,
+                state=TaskState.ASSIGNED,
+                version=0,
+                rework_count=0,
+                external_ref=ref,
+                attributes=attrs_,
+                policy_fingerprint=self.policy_fingerprint,
+                office_unit=actor.unit,
+                created_at=now,
+                updated_at=now,
+            )
+            payload = {
+                "title": task.title,
+                "standard": task.standard,
+                "measures": list(task.measures),
+                "unit": task.unit,
+                "leader": task.leader,
+                "deadline": dt_to_json(task.deadline),
+                "campaign": task.campaign,
+                "indicator": task.indicator,
+                "kind": task.kind,
+                "attributes": dict(task.attributes),
+                "external_ref": task.external_ref,
+                "policy_fingerprint": task.policy_fingerprint,
+            }
+            stored, entry = self._step(
+                task,
+                actor=actor,
+                trigger="assign",
+                from_state=NEW,
+                to_state=TaskState.ASSIGNED,
+                reason="",
+                payload=payload,
+                now=now,
+            )
+            try:
+                with self._insert_guard(conn, ref):
+                    self._repo.insert(conn, stored)
+            except sa.exc.IntegrityError:
+                # Another process created the same external_ref between our read and our insert.
+                winner = self._repo.load_by_ref(conn, campaign_, ref) if ref is not None else None
+                if winner is None:
+                    raise
+                return self._same_assignment(conn, winner, requested)
+            self._write_effects(conn, stored, entry, previous_unit=None)
+        return stored
+
+    @contextlib.contextmanager
+    def _insert_guard(self, conn: sa.Connection, ref: str | None) -> Iterator[None]:
+        # A unique clash aborts a PostgreSQL transaction: isolate the insert in a SAVEPOINT so the
+        # transaction (possibly the host's) survives to read the winner.
+        if ref is None or self._sa.dialect.name == "sqlite":
+            yield
+            return
+        with conn.begin_nested():
+            yield
+
+    def _same_assignment(self, conn: sa.Connection, existing: Task, requested: tuple[Any, ...]) -> Task:
+        original = self._first_assignment(conn, existing)
+        if requested != original:
+            raise ConflictError(
+                f"外部编号 {existing.external_ref!r} 已用于内容不同的任务 {existing.id}",
+                f"external_ref {existing.external_ref!r} already names task {existing.id} "
+                "with different content",
+                code="external_ref_mismatch",
+                task_id=existing.id,
+                state=existing.state.value,
+                trigger="assign",
+            )
+        return existing
+
+    def _first_assignment(self, conn: sa.Connection, task: Task) -> tuple[Any, ...]:
+        first = self._repo.history(conn, task.id)[0].payload
+
+        return (
+            first["title"],
+            first["standard"],
+            tuple(first["measures"]),
+            first["unit"],
+            dt_from_json(first["deadline"]),
+        )
+
+    def start(
+        self,
+        task_id: str,
+        *,
+        by: Actor,
+        plan: Plan | None,
+        deployment: Deployment | None,
+        connection: object | None = None,
+    ) -> Task:
+        """开始整改: the responsible unit starts with its plan (有计划) and deployment (有布置)."""
+        plan_ = _instance(plan, Plan, "plan")
+        deployment_ = _instance(deployment, Deployment, "deployment")
+        payload: dict[str, Any] = {
+            "plan": plan_to_json(plan_) if plan_ else None,
+            "deployment": deployment_to_json(deployment_) if deployment_ else None,
+        }
+        return self._act(
+            "start",
+            task_id,
+            by,
+            connection,
+            context={"plan": plan_, "deployment": deployment_},
+            change=lambda t: {"plan": plan_, "deployment": deployment_},
+            payload=payload,
+        )
+
+    def submit_self_check(
+        self,
+        task_id: str,
+        *,
+        by: Actor,
+        report: str = "",
+        evidence: Sequence[Evidence] = (),
+        connection: object | None = None,
+    ) -> Task:
+        """提交自查: the unit reports its self-check with this round's evidence (有整改)."""
+        report_ = _text(report, "report") or ""
+        if not isinstance(evidence, (list, tuple)):
+            raise InvalidInput(
+                "evidence 必须是 Evidence 列表", "evidence must be a list of Evidence", field="evidence"
+            )
+        items = tuple(_instance(e, Evidence, "evidence", optional=False) for e in evidence)
+        return self._act(
+            "submit_self_check",
+            task_id,
+            by,
+            connection,
+            context={"evidence": items},
+            change=lambda t: {"evidence": t.evidence + items, "self_check_report": report_.strip()},
+            payload={"report": report_.strip(), "evidence": [evidence_to_json(e) for e in items]},
+        )
+
+    def fail_verification(
+        self,
+        task_id: str,
+        *,
+        by: Actor,
+        reason: str,
+        inspection: Inspection | None = None,
+        connection: object | None = None,
+    ) -> Task:
+        """验收不通过: back to rectifying, rework count +1; a reason is required."""
+        reason_ = _text(reason, "reason", optional=True)
+        record = _instance(inspection, Inspection, "inspection")
+        return self._act(
+            "fail_verification",
+            task_id,
+            by,
+            connection,
+            context={"reason": reason_},
+            change=lambda t: {"rework_count": t.rework_count + 1, "inspection": record or t.inspection},
+            payload={"inspection": inspection_to_json(record) if record else None},
+            reason=reason_,
+        )
+
+    def pass_verification(
+        self,
+        task_id: str,
+        *,
+        by: Actor,
+        inspection: Inspection | None,
+        connection: object | None = None,
+    ) -> Task:
+        """验收通过 (销号): needs an inspection record from outside the unit (有检查)."""
+        record = _instance(inspection, Inspection, "inspection")
+        return self._act(
+            "pass_verification",
+            task_id,
+            by,
+            connection,
+            context={"inspection": record},
+            change=lambda t: {"inspection": record},
+            payload={"inspection": inspection_to_json(record) if record else None},
+        )
+
+    def archive(self, task_id: str, *, by: Actor, connection: object | None = None) -> Task:
+        """归档立卷: the office files a verified task."""
+        return self._act("archive", task_id, by, connection, context={}, change=lambda t: {}, payload={})
+
+    def reassign(
+        self,
+        task_id: str,
+        *,
+        by: Actor,
+        unit: str,
+        reason: str,
+        leader: str | None = None,
+        connection: object | None = None,
+    ) -> Task:
+        """改派: the office moves an assigned task to another unit (定部门, 定领导 again; reason)."""
+        unit_ = _text(unit, "unit", optional=True)
+        leader_ = _text(leader, "leader", optional=True)
+        reason_ = _text(reason, "reason", optional=True)
+        registered: list[Unit | None] = [None]
+
+        def lookup(conn: sa.Connection) -> dict[str, Any]:
+            found = self._repo.unit(conn, unit_.strip()) if unit_ and unit_.strip() else None
+            registered[0] = found
+            chosen = leader_ if leader_ is not None else (found.leader if found else None)
+            return {"unit_id": unit_, "unit": found, "leader": chosen, "reason": reason_}
+
+        def change(task: Task) -> dict[str, Any]:
+            found = registered[0]
+            assert found is not None
+            return {"unit": found.id, "leader": (leader_ if leader_ is not None else found.leader).strip()}
+
+        return self._act(
+            "reassign",
+            task_id,
+            by,
+            connection,
+            context=lookup,
+            change=change,
+            payload_of=lambda old, new: {
+                "from_unit": old.unit,
+                "from_leader": old.leader,
+                "to_unit": new.unit,
+                "to_leader": new.leader,
+            },
+            reason=reason_,
+        )
+
+    def cancel(self, task_id: str, *, by: Actor, reason: str, connection: object | None = None) -> Task:
+        """撤销: the office withdraws a task from any state but archived (reason required)."""
+        reason_ = _text(reason, "reason", optional=True)
+        return self._act(
+            "cancel",
+            task_id,
+            by,
+            connection,
+            context={"reason": reason_},
+            change=lambda t: {},
+            payload={},
+            reason=reason_,
+        )
+
+    # --- the one path every action on an existing task takes ------------------------------------
+
+    def _act(
+        self,
+        trigger: str,
+        task_id: str,
+        by: Actor,
+        connection: object | None,
+        *,
+        context: Mapping[str, Any] | Callable[[sa.Connection], Mapping[str, Any]],
+        change: Callable[[Task], Mapping[str, Any]],
+        payload: Mapping[str, Any] | None = None,
+        payload_of: Callable[[Task, Task], Mapping[str, Any]] | None = None,
+        reason: str | None = None,
+    ) -> Task:
+        actor = _actor(by)
+        if not isinstance(task_id, str):
+            raise InvalidInput("task_id 必须是字符串", "task_id must be a str", field="task_id")
+        now = self.clock.now()
+        with self._tx(connection) as conn:
+            task = self._repo.load(conn, task_id)
+            if task is None:
+                raise NotFound("task", task_id)
+            problem = permission_problem(trigger, actor, task.unit)
+            if problem:
+                raise PermissionDenied(
+                    *problem, task_id=task.id, state=task.state.value, trigger=trigger, actor=actor.id
+                )
+            dest = self.lifecycle.fire(task.state.value, trigger)
+            if dest is None:
+                raise InvalidTransition(
+                    f"任务处于“{task.state.label_zh}”状态，不能执行“{trigger}”",
+                    f"no {trigger!r} from state {task.state.value!r}",
+                    task_id=task.id,
+                    state=task.state.value,
+                    trigger=trigger,
+                    actor=actor.id,
+                )
+            extra = context(conn) if callable(context) else context
+            rule_context = ActionContext(trigger=trigger, now=now, timezone=self.timezone, task=task, **extra)
+            self._check_rules(rule_context, task_id=task.id, state=task.state.value, actor=actor)
+            changed = attrs.evolve(task, state=TaskState(dest), updated_at=now, **change(task))
+            body = payload_of(task, changed) if payload_of else (payload or {})
+            stored, entry = self._step(
+                changed,
+                actor=actor,
+                trigger=trigger,
+                from_state=task.state.value,
+                to_state=dest,
+                reason=(reason or "").strip(),
+                payload=body,
+                now=now,
+            )
+            if not self._repo.update(conn, stored, expected_version=task.version):
+                raise ConflictError(
+                    f"任务 {task.id} 已被他人修改（版本 {task.version}），请刷新后重试",
+                    f"task {task.id} changed since version {task.version} was read: reload and retry",
+                    task_id=task.id,
+                    state=task.state.value,
+                    trigger=trigger,
+                    actor=actor.id,
+                )
+            self._write_effects(
+                conn, stored, entry, previous_unit=task.unit if task.unit != stored.unit else None
+            )
+        return stored
+
+    def _check_rules(
+        self, context: ActionContext, *, task_id: str | None, state: str | None, actor: Actor
+    ) -> None:
+        found = self.rules.evaluate(context)
+        if found:
+            raise RuleViolation(found, task_id=task_id, state=state, trigger=context.trigger, actor=actor.id)
+
+    def _step(
+        self,
+        task: Task,
+        *,
+        actor: Actor,
+        trigger: str,
+        from_state: str,
+        to_state: str,
+        reason: str,
+        payload: Mapping[str, Any],
+        now: datetime,
+    ) -> tuple[Task, HistoryEntry]:
+        """The task at its next version with its new history head, and that history entry."""
+        seq = task.version + 1
+        prev = task.history_head or GENESIS
+        fields: dict[str, Any] = {
+            "task_id": task.id,
+            "seq": seq,
+            "at": now,
+            "actor_id": actor.id,
+            "actor_role": actor.role.value,
+            "actor_unit": actor.unit,
+            "trigger": trigger,
+            "from_state": None if from_state == NEW else from_state,
+            "to_state": to_state,
+            "reason": reason,
+            "payload": dict(payload),
+            "prev_hash": prev,
+        }
+        digest = entry_hash(**fields)
+        entry = HistoryEntry(**fields, hash=digest)
+        return attrs.evolve(task, version=seq, history_head=digest), entry
+
+    def _write_effects(
+        self, conn: sa.Connection, task: Task, entry: HistoryEntry, *, previous_unit: str | None
+    ) -> None:
+        self._repo.append_history(conn, entry)
+        rows = [
+            {
+                "task_id": task.id,
+                "event": entry.trigger,
+                "recipient": recipient,
+                "payload": {
+                    "event": entry.trigger,
+                    "event_zh": EVENT_ZH.get(entry.trigger, entry.trigger),
+                    "task_id": task.id,
+                    "title": task.title,
+                    "campaign": task.campaign,
+                    "indicator": task.indicator,
+                    "unit": task.unit,
+                    "state": task.state.value,
+                    "deadline": dt_to_json(task.deadline),
+                    "seq": entry.seq,
+                    "reason": entry.reason,
+                },
+                "idempotency_key": f"{task.id}:{entry.seq}:{recipient}",
+                "created_at": entry.at,
+            }
+            for recipient in recipients(entry.trigger, task, previous_unit)
+        ]
+        self._repo.add_outbox(conn, rows)
+
+    def pending_notifications(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Outbox rows not yet delivered, oldest first (delivery arrives with the plugin issue)."""
+        with self._tx(None) as conn:
+            return self._repo.pending_outbox(conn, limit)

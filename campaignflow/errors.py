@@ -1,0 +1,191 @@
+"""Every error campaignflow raises, with messages in Chinese and English.
+
+The tree::
+
+    CampaignflowError
+    ├── InvalidInput (ValueError)        bad argument: wrong type, malformed hash, naive datetime …
+    ├── DefinitionError                  a lifecycle / rule / configuration mistake (programmer error)
+    ├── SchemaNotReady                   the database is not migrated to the library's schema
+    ├── NotFound (LookupError)           no task / unit with that id
+    └── ActionRefused                    the action was refused; nothing was written
+        ├── RuleViolation                四有四定 items missing (``.missing`` lists every one)
+        ├── PermissionDenied             the actor's role or unit may not fire this trigger
+        ├── InvalidTransition            no such path from the task's current state
+        └── ConflictError                another action changed the task first (lost version race),
+                                         or an ``external_ref`` was reused with different content
+
+Every error carries a stable ``code`` (host apps match on it), ``message_zh`` and ``message_en``;
+``str(error)`` shows both. Refusals also carry the ``task_id``, ``state``, ``trigger`` and ``actor``
+they concern, where known. This module imports only the standard library and attrs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "ActionRefused",
+    "CampaignflowError",
+    "ConflictError",
+    "DefinitionError",
+    "InvalidInput",
+    "InvalidTransition",
+    "Missing",
+    "NotFound",
+    "PermissionDenied",
+    "RuleViolation",
+    "SchemaNotReady",
+]
+
+
+@attrs.frozen
+class Missing:
+    """One missing 四有四定 item (or another rule failure) in a refusal.
+
+    ``code`` is stable (e.g. ``"fixed_leader"``); ``rule`` is the Chinese rule label (``"定领导"``);
+    ``field`` names the argument the caller should fix.
+    """
+
+    code: str
+    rule: str
+    message_zh: str
+    message_en: str
+    field: str = ""
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.rule}: {self.message_zh} / {self.message_en}"
+
+
+class CampaignflowError(Exception):
+    """Root of every campaignflow error."""
+
+    code: str = "campaignflow_error"
+
+    def __init__(self, message_zh: str, message_en: str, *, code: str | None = None, **context: Any) -> None:
+        self.message_zh = message_zh
+        self.message_en = message_en
+        if code is not None:
+            self.code = code
+        self.context: dict[str, Any] = context
+        super().__init__(f"{message_zh} / {message_en}")
+
+
+class InvalidInput(CampaignflowError, ValueError):
+    """An argument is malformed (wrong type, naive datetime, bad hash, unknown state name …)."""
+
+    code = "invalid_input"
+
+    def __init__(self, message_zh: str, message_en: str, *, field: str = "", **context: Any) -> None:
+        self.field = field
+        super().__init__(message_zh, message_en, field=field, **context)
+
+
+class DefinitionError(CampaignflowError):
+    """A lifecycle, rule set or engine configuration is wrong; raised when it is built, not later."""
+
+    code = "definition_error"
+
+
+class SchemaNotReady(CampaignflowError):
+    """The database has not been migrated to the schema this version of the library needs."""
+
+    code = "schema_not_ready"
+
+
+class NotFound(CampaignflowError, LookupError):
+    """No task or unit with that id."""
+
+    code = "not_found"
+
+    def __init__(self, what: str, ident: str) -> None:
+        self.what = what
+        self.ident = ident
+        labels = {"task": "任务", "unit": "单位"}
+        super().__init__(
+            f"找不到{labels.get(what, what)} {ident!r}", f"no {what} {ident!r}", what=what, ident=ident
+        )
+
+
+class ActionRefused(CampaignflowError):
+    """An action was refused before anything was written: state, history and outbox are unchanged."""
+
+    code = "action_refused"
+
+    def __init__(
+        self,
+        message_zh: str,
+        message_en: str,
+        *,
+        code: str | None = None,
+        task_id: str | None = None,
+        state: str | None = None,
+        trigger: str | None = None,
+        actor: str | None = None,
+        **context: Any,
+    ) -> None:
+        self.task_id = task_id
+        self.state = state
+        self.trigger = trigger
+        self.actor = actor
+        super().__init__(
+            message_zh,
+            message_en,
+            code=code,
+            task_id=task_id,
+            state=state,
+            trigger=trigger,
+            actor=actor,
+            **context,
+        )
+
+
+class RuleViolation(ActionRefused):
+    """四有四定 (or another rule) refused the action; ``missing`` lists every failing item at once."""
+
+    code = "rule_violation"
+
+    def __init__(
+        self,
+        missing: tuple[Missing, ...] | list[Missing],
+        *,
+        task_id: str | None = None,
+        state: str | None = None,
+        trigger: str | None = None,
+        actor: str | None = None,
+    ) -> None:
+        self.missing: tuple[Missing, ...] = tuple(missing)
+        zh = "；".join(f"{m.rule}：{m.message_zh}" for m in self.missing)
+        en = "; ".join(f"{m.code}: {m.message_en}" for m in self.missing)
+        super().__init__(
+            f"不符合四有四定要求：{zh}",
+            f"the 四有四定 rules refuse {trigger or 'the action'}: {en}",
+            task_id=task_id,
+            state=state,
+            trigger=trigger,
+            actor=actor,
+        )
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The stable codes of the missing items, in rule order."""
+        return tuple(m.code for m in self.missing)
+
+
+class PermissionDenied(ActionRefused):
+    """The actor's role or unit may not fire this trigger on this task."""
+
+    code = "permission_denied"
+
+
+class InvalidTransition(ActionRefused):
+    """The lifecycle has no path for this trigger from the task's current state."""
+
+    code = "invalid_transition"
+
+
+class ConflictError(ActionRefused):
+    """Another action changed the task first (optimistic-lock race), or an idempotency key clashed."""
+
+    code = "conflict"

@@ -1,0 +1,76 @@
+"""Connecting: the embedded SQLite default (WAL, immediate transactions, busy timeout), PostgreSQL
+through psycopg 3, or a host's own SQLAlchemy Engine / Connection / Session."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.pool import StaticPool
+
+__all__ = ["connect", "host_connection", "transaction"]
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _sqlite_setup(engine: sa.Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin (pysqlite's own BEGIN is
+        # deferred and breaks SAVEPOINT), then set WAL and a busy timeout.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        # IMMEDIATE takes the write lock up front: a read-check-write action can never be
+        # upgraded into a deadlock (SQLITE_BUSY mid-transaction) by a concurrent writer.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def connect(database: str | sa.URL) -> sa.Engine:
+    """A SQLAlchemy Engine for ``database``, configured for campaignflow's transactions."""
+    url = sa.make_url(database)
+    if url.get_backend_name() == "sqlite":
+        kwargs: dict[str, Any] = {}
+        if url.database in (None, "", ":memory:"):
+            kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+        engine = sa.create_engine(url, **kwargs)
+        _sqlite_setup(engine)
+        return engine
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("", "psycopg2"):
+        url = url.set(drivername="postgresql+psycopg")
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def host_connection(handle: object) -> sa.Connection:
+    """The Connection behind what a host passed: a Connection, or an ORM Session."""
+    if isinstance(handle, sa.Connection):
+        return handle
+    connection = getattr(handle, "connection", None)
+    if callable(connection):
+        conn = connection()
+        if isinstance(conn, sa.Connection):
+            return conn
+    raise TypeError(f"expected a SQLAlchemy Connection or Session, got {type(handle).__name__}")
+
+
+@contextlib.contextmanager
+def transaction(engine: sa.Engine, connection: object | None = None) -> Iterator[sa.Connection]:
+    """Our own transaction (commit on success, roll back on any error), or the host's.
+
+    With a host handle nothing is committed or rolled back here: the host's writes and the task's
+    step commit or roll back together, in the host's transaction.
+    """
+    if connection is not None:
+        yield host_connection(connection)
+        return
+    with engine.begin() as conn:
+        yield conn

@@ -1,0 +1,1 @@
+"""Alembic migrations shipped in the package; run them with :func:`campaignflow.store.schema.upgrade`."""

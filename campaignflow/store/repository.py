@@ -1,0 +1,260 @@
+"""The repository: prebuilt SQLAlchemy Core statements on the hot path, rows mapped to attrs values.
+
+Statements are built once per engine (DESIGN.md: building a Core statement per call cost more than
+running it). Rows never leave this module: callers get frozen domain values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from campaignflow.domain.model import HistoryEntry, Task, TaskState, Unit
+from campaignflow.domain.serial import (
+    deployment_from_json,
+    deployment_to_json,
+    evidence_from_json,
+    evidence_to_json,
+    inspection_from_json,
+    inspection_to_json,
+    plan_from_json,
+    plan_to_json,
+)
+from campaignflow.store.tables import Tables
+
+__all__ = ["Repository", "task_to_row"]
+
+_MUTABLE = (
+    "state",
+    "version",
+    "rework_count",
+    "unit",
+    "leader",
+    "plan",
+    "deployment",
+    "evidence",
+    "self_check_report",
+    "inspection",
+    "history_head",
+    "updated_at",
+)
+
+
+def task_to_row(task: Task) -> dict[str, Any]:
+    """The column values of ``task``."""
+    return {
+        "id": task.id,
+        "campaign": task.campaign,
+        "indicator": task.indicator,
+        "kind": task.kind,
+        "title": task.title,
+        "standard": task.standard,
+        "measures": list(task.measures),
+        "unit": task.unit,
+        "leader": task.leader,
+        "office_unit": task.office_unit,
+        "deadline": task.deadline,
+        "state": task.state.value,
+        "version": task.version,
+        "rework_count": task.rework_count,
+        "external_ref": task.external_ref,
+        "attributes": dict(task.attributes),
+        "policy_fingerprint": task.policy_fingerprint,
+        "plan": plan_to_json(task.plan) if task.plan else None,
+        "deployment": deployment_to_json(task.deployment) if task.deployment else None,
+        "evidence": [evidence_to_json(e) for e in task.evidence],
+        "self_check_report": task.self_check_report,
+        "inspection": inspection_to_json(task.inspection) if task.inspection else None,
+        "history_head": task.history_head,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+    }
+
+
+def _task_from_row(row: sa.RowMapping) -> Task:
+    return Task(
+        id=row["id"],
+        campaign=row["campaign"],
+        indicator=row["indicator"],
+        kind=row["kind"],
+        title=row["title"],
+        standard=row["standard"],
+        measures=tuple(row["measures"]),
+        unit=row["unit"],
+        leader=row["leader"],
+        office_unit=row["office_unit"],
+        deadline=row["deadline"],
+        state=TaskState(row["state"]),
+        version=row["version"],
+        rework_count=row["rework_count"],
+        external_ref=row["external_ref"],
+        attributes=row["attributes"],
+        policy_fingerprint=row["policy_fingerprint"],
+        plan=plan_from_json(row["plan"]) if row["plan"] else None,
+        deployment=deployment_from_json(row["deployment"]) if row["deployment"] else None,
+        evidence=tuple(evidence_from_json(e) for e in row["evidence"]),
+        self_check_report=row["self_check_report"],
+        inspection=inspection_from_json(row["inspection"]) if row["inspection"] else None,
+        history_head=row["history_head"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _history_from_row(row: sa.RowMapping) -> HistoryEntry:
+    return HistoryEntry(
+        task_id=row["task_id"],
+        seq=row["seq"],
+        at=row["at"],
+        actor_id=row["actor_id"],
+        actor_role=row["actor_role"],
+        actor_unit=row["actor_unit"],
+        trigger=row["trigger"],
+        from_state=row["from_state"],
+        to_state=row["to_state"],
+        reason=row["reason"],
+        payload=row["payload"],
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
+
+
+class Repository:
+    """Reads and writes campaignflow's tables on a connection the caller manages."""
+
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
+        t, h, o, u = tables.tasks, tables.history, tables.outbox, tables.units
+        self._load_task = sa.select(t).where(t.c.id == sa.bindparam("id"))
+        self._load_by_ref = sa.select(t).where(
+            t.c.campaign == sa.bindparam("campaign"), t.c.external_ref == sa.bindparam("ref")
+        )
+        self._insert_task = t.insert()
+        self._update_task = (
+            t.update()
+            .where(t.c.id == sa.bindparam("b_id"), t.c.version == sa.bindparam("b_version"))
+            .values({name: sa.bindparam(name) for name in _MUTABLE})
+        )
+        self._insert_history = h.insert()
+        self._insert_outbox = o.insert()
+        self._load_history = sa.select(h).where(h.c.task_id == sa.bindparam("id")).order_by(h.c.seq)
+        self._load_unit = sa.select(u).where(u.c.id == sa.bindparam("id"))
+        self._insert_unit = u.insert()
+        self._update_unit = (
+            u.update()
+            .where(u.c.id == sa.bindparam("b_id"))
+            .values(
+                name=sa.bindparam("name"),
+                leader=sa.bindparam("leader"),
+                liaison=sa.bindparam("liaison"),
+                parent=sa.bindparam("parent"),
+                updated_at=sa.bindparam("updated_at"),
+            )
+        )
+        self._pending_outbox = (
+            sa.select(o).where(o.c.published_at.is_(None)).order_by(o.c.id).limit(sa.bindparam("limit"))
+        )
+
+    # --- tasks -------------------------------------------------------------------------------
+
+    def load(self, conn: sa.Connection, task_id: str) -> Task | None:
+        row = conn.execute(self._load_task, {"id": task_id}).mappings().first()
+        return _task_from_row(row) if row is not None else None
+
+    def load_by_ref(self, conn: sa.Connection, campaign: str, ref: str) -> Task | None:
+        row = conn.execute(self._load_by_ref, {"campaign": campaign, "ref": ref}).mappings().first()
+        return _task_from_row(row) if row is not None else None
+
+    def insert(self, conn: sa.Connection, task: Task) -> None:
+        conn.execute(self._insert_task, task_to_row(task))
+
+    def update(self, conn: sa.Connection, task: Task, *, expected_version: int) -> bool:
+        """Write ``task``'s mutable columns if the stored version is still ``expected_version``."""
+        row = task_to_row(task)
+        params = {name: row[name] for name in _MUTABLE}
+        params["b_id"] = task.id
+        params["b_version"] = expected_version
+        result = conn.execute(self._update_task, params)
+        return result.rowcount == 1
+
+    def page(
+        self,
+        conn: sa.Connection,
+        *,
+        state: str | None,
+        unit: str | None,
+        campaign: str | None,
+        after: str | None,
+        limit: int,
+    ) -> list[Task]:
+        t = self.tables.tasks
+        query = sa.select(t)
+        if state is not None:
+            query = query.where(t.c.state == state)
+        if unit is not None:
+            query = query.where(t.c.unit == unit)
+        if campaign is not None:
+            query = query.where(t.c.campaign == campaign)
+        if after is not None:
+            query = query.where(t.c.id > after)
+        query = query.order_by(t.c.id).limit(limit)
+        return [_task_from_row(r) for r in conn.execute(query).mappings()]
+
+    # --- history and outbox --------------------------------------------------------------------
+
+    def append_history(self, conn: sa.Connection, entry: HistoryEntry) -> None:
+        conn.execute(
+            self._insert_history,
+            {
+                "task_id": entry.task_id,
+                "seq": entry.seq,
+                "at": entry.at,
+                "actor_id": entry.actor_id,
+                "actor_role": entry.actor_role,
+                "actor_unit": entry.actor_unit,
+                "trigger": entry.trigger,
+                "from_state": entry.from_state,
+                "to_state": entry.to_state,
+                "reason": entry.reason,
+                "payload": dict(entry.payload),
+                "prev_hash": entry.prev_hash,
+                "hash": entry.hash,
+            },
+        )
+
+    def history(self, conn: sa.Connection, task_id: str) -> list[HistoryEntry]:
+        return [_history_from_row(r) for r in conn.execute(self._load_history, {"id": task_id}).mappings()]
+
+    def add_outbox(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            conn.execute(self._insert_outbox, [dict(r) for r in rows])
+
+    def pending_outbox(self, conn: sa.Connection, limit: int = 100) -> list[dict[str, Any]]:
+        return [dict(r) for r in conn.execute(self._pending_outbox, {"limit": limit}).mappings()]
+
+    # --- units ----------------------------------------------------------------------------------
+
+    def unit(self, conn: sa.Connection, unit_id: str) -> Unit | None:
+        row = conn.execute(self._load_unit, {"id": unit_id}).mappings().first()
+        if row is None:
+            return None
+        return Unit(row["id"], row["name"], row["leader"], row["parent"], row["liaison"])
+
+    def save_unit(self, conn: sa.Connection, unit: Unit, now: datetime) -> None:
+        values = {
+            "name": unit.name,
+            "leader": unit.leader,
+            "liaison": unit.liaison,
+            "parent": unit.parent,
+            "updated_at": now,
+        }
+        if conn.execute(self._update_unit, {"b_id": unit.id, **values}).rowcount == 0:
+            conn.execute(self._insert_unit, {"id": unit.id, "created_at": now, **values})
+
+    def units(self, conn: sa.Connection) -> Iterator[Unit]:
+        u = self.tables.units
+        for row in conn.execute(sa.select(u).order_by(u.c.id)).mappings():
+            yield Unit(row["id"], row["name"], row["leader"], row["parent"], row["liaison"])

@@ -1,0 +1,127 @@
+"""The tables, built per engine with a configurable prefix and schema.
+
+A host embeds campaignflow in its own database: every table name starts with ``prefix`` (``cf_`` by
+default) and may live in its own ``schema``, and Alembic keeps its own version table
+(``<prefix>alembic_version``) so the host's migrations are untouched.
+"""
+
+from __future__ import annotations
+
+import attrs
+import sqlalchemy as sa
+
+from campaignflow.store.types import JSONType, UTCDateTime
+
+__all__ = ["ACTIVE_STATES", "Tables", "build_tables"]
+
+ACTIVE_STATES = ("assigned", "rectifying", "self_checked")
+_ID = sa.String(36)
+_UNIT = sa.String(64)
+_BIGID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+@attrs.frozen
+class Tables:
+    metadata: sa.MetaData
+    units: sa.Table
+    tasks: sa.Table
+    history: sa.Table
+    outbox: sa.Table
+    prefix: str
+    schema: str | None
+
+    @property
+    def version_table(self) -> str:
+        return f"{self.prefix}alembic_version"
+
+
+def build_tables(prefix: str = "cf_", schema: str | None = None) -> Tables:
+    """A fresh MetaData holding campaignflow's four tables under ``prefix`` / ``schema``."""
+    md = sa.MetaData(schema=schema)
+    p = prefix
+    units = sa.Table(
+        f"{p}units",
+        md,
+        sa.Column("id", _UNIT, primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("leader", sa.String(100), nullable=False, server_default=""),
+        sa.Column("liaison", sa.String(100), nullable=False, server_default=""),
+        sa.Column("parent", _UNIT, nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+    )
+    tasks = sa.Table(
+        f"{p}tasks",
+        md,
+        sa.Column("id", _ID, primary_key=True),
+        sa.Column("campaign", sa.String(128), nullable=False),
+        sa.Column("indicator", sa.String(64), nullable=False),
+        sa.Column("kind", sa.String(128), nullable=False),
+        sa.Column("title", sa.Text(), nullable=False),
+        sa.Column("standard", sa.Text(), nullable=False),
+        sa.Column("measures", JSONType, nullable=False),
+        sa.Column("unit", _UNIT, nullable=False),
+        sa.Column("leader", sa.String(100), nullable=False),
+        sa.Column("office_unit", _UNIT, nullable=False),
+        sa.Column("deadline", UTCDateTime(), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("rework_count", sa.Integer(), nullable=False),
+        sa.Column("external_ref", sa.String(200), nullable=True),
+        sa.Column("attributes", JSONType, nullable=False),
+        sa.Column("policy_fingerprint", sa.String(32), nullable=False),
+        sa.Column("plan", JSONType, nullable=True),
+        sa.Column("deployment", JSONType, nullable=True),
+        sa.Column("evidence", JSONType, nullable=False),
+        sa.Column("self_check_report", sa.Text(), nullable=False),
+        sa.Column("inspection", JSONType, nullable=True),
+        sa.Column("history_head", sa.String(64), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Index(f"{p}ux_tasks_campaign_ref", "campaign", "external_ref", unique=True),
+        sa.Index(f"{p}ix_tasks_unit", "unit", "id"),
+        sa.Index(f"{p}ix_tasks_campaign", "campaign", "id"),
+        sa.Index(f"{p}ix_tasks_state", "state", "id"),
+    )
+    history = sa.Table(
+        f"{p}history",
+        md,
+        sa.Column("id", _BIGID, primary_key=True, autoincrement=True),
+        sa.Column("task_id", _ID, nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("actor_id", sa.String(100), nullable=False),
+        sa.Column("actor_role", sa.String(16), nullable=False),
+        sa.Column("actor_unit", _UNIT, nullable=False),
+        sa.Column("trigger", sa.String(64), nullable=False),
+        sa.Column("from_state", sa.String(16), nullable=True),
+        sa.Column("to_state", sa.String(16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("payload", JSONType, nullable=False),
+        sa.Column("prev_hash", sa.String(64), nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+        sa.UniqueConstraint("task_id", "seq", name=f"{p}uq_history_task_seq"),
+    )
+    outbox = sa.Table(
+        f"{p}outbox",
+        md,
+        sa.Column("id", _BIGID, primary_key=True, autoincrement=True),
+        sa.Column("task_id", _ID, nullable=False),
+        sa.Column("event", sa.String(64), nullable=False),
+        sa.Column("recipient", _UNIT, nullable=False),
+        sa.Column("payload", JSONType, nullable=False),
+        sa.Column("idempotency_key", sa.String(200), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("published_at", UTCDateTime(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.UniqueConstraint("idempotency_key", name=f"{p}uq_outbox_key"),
+        # Claims walk only the pending rows (DESIGN.md: without this the claim scans every sent row).
+        sa.Index(
+            f"{p}ix_outbox_pending",
+            "id",
+            postgresql_where=sa.text("published_at IS NULL"),
+            sqlite_where=sa.text("published_at IS NULL"),
+        ),
+    )
+    return Tables(md, units, tasks, history, outbox, prefix, schema)
