@@ -794,3 +794,8 @@ class Engine:
         """Outbox rows not yet delivered, oldest first (delivery arrives with the plugin issue)."""
         with self._tx(None) as conn:
             return self._repo.pending_outbox(conn, limit)
+
+    def notifications(self, task_id: str) -> list[dict[str, Any]]:
+        """Every outbox row written for the task, oldest first."""
+        with self._tx(None) as conn:
+            return self._repo.outbox_of(conn, task_id)

@@ -232,6 +232,11 @@ class Repository:
         if rows:
             conn.execute(self._insert_outbox, [dict(r) for r in rows])
 
+    def outbox_of(self, conn: sa.Connection, task_id: str) -> list[dict[str, Any]]:
+        o = self.tables.outbox
+        query = sa.select(o).where(o.c.task_id == task_id).order_by(o.c.id)
+        return [dict(r) for r in conn.execute(query).mappings()]
+
     def pending_outbox(self, conn: sa.Connection, limit: int = 100) -> list[dict[str, Any]]:
         return [dict(r) for r in conn.execute(self._pending_outbox, {"limit": limit}).mappings()]
 
