@@ -33,16 +33,16 @@ def _pg_reachable() -> str | None:
     return None
 
 
-_PG_PROBLEM: str | None | bool = False  # False: not probed yet
+_PG_PROBE: dict[str, str | None] = {}  # probed once per run
 
 
 def require_postgres() -> str:
     """The PostgreSQL URL, or skip (fail under CI) with the reason it cannot be reached."""
-    global _PG_PROBLEM
-    if _PG_PROBLEM is False:
-        _PG_PROBLEM = _pg_reachable()
-    if _PG_PROBLEM:
-        message = f"PostgreSQL not reachable at {PG_URL} ({_PG_PROBLEM}); set CAMPAIGNFLOW_PG_URL"
+    if "problem" not in _PG_PROBE:
+        _PG_PROBE["problem"] = _pg_reachable()
+    problem = _PG_PROBE["problem"]
+    if problem:
+        message = f"PostgreSQL not reachable at {PG_URL} ({problem}); set CAMPAIGNFLOW_PG_URL"
         if IN_CI:
             pytest.fail(f"CI must run the PostgreSQL suite: {message}")
         pytest.skip(message)
