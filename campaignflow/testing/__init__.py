@@ -21,6 +21,7 @@ from campaignflow.domain.model import (
     Plan,
     PlanStep,
     Task,
+    TaskState,
 )
 from campaignflow.domain.roles import Actor, Role
 from campaignflow.engine import Engine
@@ -32,6 +33,7 @@ __all__ = [
     "Snapshot",
     "actors",
     "assign_sample",
+    "drive_to",
     "sample_deployment",
     "sample_evidence",
     "sample_inspection",
@@ -140,3 +142,34 @@ def snapshot(engine: Engine, task_id: str) -> Snapshot:
         (r["id"], r["event"], r["recipient"], r["idempotency_key"]) for r in engine.notifications(task_id)
     )
     return Snapshot(engine.get(task_id), tuple(engine.history(task_id)), rows)
+
+
+_HAPPY_PATH = ("assigned", "rectifying", "self_checked", "verified", "archived")
+
+
+def drive_to(engine: Engine, state: str | TaskState, task_id: str | None = None) -> Task:
+    """Drive a new (or the given) task along the happy path until it reaches ``state``.
+
+    Uses the actors of :func:`actors` and the sample builders; a :class:`FixedClock` on the engine
+    is advanced an hour before each step so history times differ.
+    """
+    a = actors()
+    target = _HAPPY_PATH.index(TaskState(state).value)
+    task = engine.get(task_id) if task_id else assign_sample(engine)
+    while _HAPPY_PATH.index(task.state.value) < target:
+        if isinstance(engine.clock, FixedClock):
+            engine.clock.advance(hours=1)
+        now = engine.clock.now()
+        if task.state is TaskState.ASSIGNED:
+            task = engine.start(
+                task.id, by=a["staff"], plan=sample_plan(task, engine), deployment=sample_deployment()
+            )
+        elif task.state is TaskState.RECTIFYING:
+            task = engine.submit_self_check(
+                task.id, by=a["staff"], report="已按标准整改", evidence=[sample_evidence(now)]
+            )
+        elif task.state is TaskState.SELF_CHECKED:
+            task = engine.pass_verification(task.id, by=a["inspector"], inspection=sample_inspection(now))
+        else:
+            task = engine.archive(task.id, by=a["office"])
+    return task
