@@ -130,7 +130,7 @@ class Engine:
             raise InvalidInput("clock 必须有 now() 方法", "clock must have a now() method", field="clock")
         self.timezone = self._zone(timezone)
         self.tables = build_tables(table_prefix, schema)
-        self._repo = Repository(self.tables)
+        self._repo = Repository(self.tables, self.timezone)
         self.lifecycle = lifecycle if lifecycle is not None else default_lifecycle()
         self.rules: RuleSet = default_rules(self.lifecycle.triggers_from(NEW) | self._all_triggers(), rules)
         self.policy_fingerprint = self._fingerprint()

@@ -7,7 +7,7 @@ running it). Rows never leave this module: callers get frozen domain values.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -74,7 +74,7 @@ def task_to_row(task: Task) -> dict[str, Any]:
     }
 
 
-def _task_from_row(row: sa.RowMapping) -> Task:
+def _task_from_row(row: sa.RowMapping, tz: tzinfo) -> Task:
     return Task(
         id=row["id"],
         campaign=row["campaign"],
@@ -86,7 +86,7 @@ def _task_from_row(row: sa.RowMapping) -> Task:
         unit=row["unit"],
         leader=row["leader"],
         office_unit=row["office_unit"],
-        deadline=row["deadline"],
+        deadline=row["deadline"].astimezone(tz),
         state=TaskState(row["state"]),
         version=row["version"],
         rework_count=row["rework_count"],
@@ -99,16 +99,16 @@ def _task_from_row(row: sa.RowMapping) -> Task:
         self_check_report=row["self_check_report"],
         inspection=inspection_from_json(row["inspection"]) if row["inspection"] else None,
         history_head=row["history_head"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        created_at=row["created_at"].astimezone(tz),
+        updated_at=row["updated_at"].astimezone(tz),
     )
 
 
-def _history_from_row(row: sa.RowMapping) -> HistoryEntry:
+def _history_from_row(row: sa.RowMapping, tz: tzinfo) -> HistoryEntry:
     return HistoryEntry(
         task_id=row["task_id"],
         seq=row["seq"],
-        at=row["at"],
+        at=row["at"].astimezone(tz),
         actor_id=row["actor_id"],
         actor_role=row["actor_role"],
         actor_unit=row["actor_unit"],
@@ -125,8 +125,10 @@ def _history_from_row(row: sa.RowMapping) -> HistoryEntry:
 class Repository:
     """Reads and writes campaignflow's tables on a connection the caller manages."""
 
-    def __init__(self, tables: Tables) -> None:
+    def __init__(self, tables: Tables, timezone: tzinfo = UTC) -> None:
+        """``timezone``: the zone times are returned in (they are stored in UTC)."""
         self.tables = tables
+        self.timezone = timezone
         t, h, o, u = tables.tasks, tables.history, tables.outbox, tables.units
         self._load_task = sa.select(t).where(t.c.id == sa.bindparam("id"))
         self._load_by_ref = sa.select(t).where(
@@ -162,11 +164,11 @@ class Repository:
 
     def load(self, conn: sa.Connection, task_id: str) -> Task | None:
         row = conn.execute(self._load_task, {"id": task_id}).mappings().first()
-        return _task_from_row(row) if row is not None else None
+        return _task_from_row(row, self.timezone) if row is not None else None
 
     def load_by_ref(self, conn: sa.Connection, campaign: str, ref: str) -> Task | None:
         row = conn.execute(self._load_by_ref, {"campaign": campaign, "ref": ref}).mappings().first()
-        return _task_from_row(row) if row is not None else None
+        return _task_from_row(row, self.timezone) if row is not None else None
 
     def insert(self, conn: sa.Connection, task: Task) -> None:
         conn.execute(self._insert_task, task_to_row(task))
@@ -201,7 +203,7 @@ class Repository:
         if after is not None:
             query = query.where(t.c.id > after)
         query = query.order_by(t.c.id).limit(limit)
-        return [_task_from_row(r) for r in conn.execute(query).mappings()]
+        return [_task_from_row(r, self.timezone) for r in conn.execute(query).mappings()]
 
     # --- history and outbox --------------------------------------------------------------------
 
@@ -226,7 +228,10 @@ class Repository:
         )
 
     def history(self, conn: sa.Connection, task_id: str) -> list[HistoryEntry]:
-        return [_history_from_row(r) for r in conn.execute(self._load_history, {"id": task_id}).mappings()]
+        return [
+            _history_from_row(r, self.timezone)
+            for r in conn.execute(self._load_history, {"id": task_id}).mappings()
+        ]
 
     def add_outbox(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
