@@ -8,6 +8,7 @@ A refused action raises before anything is written. A lost version race raises
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -34,7 +35,7 @@ from campaignflow.domain.model import (
     freeze_mapping,
 )
 from campaignflow.domain.notifications import EVENT_ZH, recipients
-from campaignflow.domain.roles import Actor, permission_problem
+from campaignflow.domain.roles import PERMISSIONS, Actor, permission_problem
 from campaignflow.domain.rules import ActionContext, Rule, RuleSet, default_rules
 from campaignflow.domain.serial import (
     deployment_to_json,
@@ -46,6 +47,7 @@ from campaignflow.domain.serial import (
 )
 from campaignflow.errors import (
     ConflictError,
+    DefinitionError,
     InvalidInput,
     InvalidTransition,
     NotFound,
@@ -53,7 +55,8 @@ from campaignflow.errors import (
     RuleViolation,
     SchemaNotReady,
 )
-from campaignflow.store import database, schema
+from campaignflow.store import database as connecting
+from campaignflow.store import schema
 from campaignflow.store.repository import Repository
 from campaignflow.store.tables import build_tables
 
@@ -114,7 +117,7 @@ class Engine:
 
     def __init__(
         self,
-        database_: str | sa.URL | sa.Engine = "sqlite:///campaignflow.db",
+        database: str | sa.URL | sa.Engine = "sqlite:///campaignflow.db",
         *,
         clock: Clock | None = None,
         timezone: str | tzinfo = "Asia/Shanghai",
@@ -124,7 +127,7 @@ class Engine:
         lifecycle: Lifecycle | None = None,
         rules: Iterable[Rule] = (),
     ) -> None:
-        self._sa = database_ if isinstance(database_, sa.Engine) else database.connect(database_)
+        self._sa = database if isinstance(database, sa.Engine) else connecting.connect(database)
         self.clock: Clock = clock if clock is not None else SystemClock()
         if not isinstance(self.clock, Clock):
             raise InvalidInput("clock 必须有 now() 方法", "clock must have a now() method", field="clock")
@@ -132,7 +135,8 @@ class Engine:
         self.tables = build_tables(table_prefix, schema)
         self._repo = Repository(self.tables, self.timezone)
         self.lifecycle = lifecycle if lifecycle is not None else default_lifecycle()
-        self.rules: RuleSet = default_rules(self.lifecycle.triggers_from(NEW) | self._all_triggers(), rules)
+        self._check_roles()
+        self.rules: RuleSet = default_rules(self._all_triggers(), rules)
         self.policy_fingerprint = self._fingerprint()
         self._auto_migrate = migrate if migrate is not None else self._sa.dialect.name == "sqlite"
         self._schema_ok = False
@@ -150,12 +154,18 @@ class Engine:
                 f"未知时区 {value!r}", f"unknown timezone {value!r}", field="timezone"
             ) from None
 
+    def _check_roles(self) -> None:
+        unknown = self._all_triggers() - PERMISSIONS.keys()
+        if unknown:
+            raise DefinitionError(
+                f"生命周期中的触发器 {sorted(unknown)} 没有角色规定",
+                f"the lifecycle's triggers {sorted(unknown)} have no entry in the role table",
+            )
+
     def _all_triggers(self) -> frozenset[str]:
         return frozenset(trigger for _src, trigger, _dest in self.lifecycle.edges())
 
     def _fingerprint(self) -> str:
-        import hashlib
-
         names = ",".join(f"{r.name}:{sorted(r.codes)}:{sorted(r.triggers)}" for r in self.rules.rules)
         return hashlib.sha256(f"{self.lifecycle.fingerprint}|{names}".encode()).hexdigest()[:16]
 
@@ -204,7 +214,7 @@ class Engine:
     @contextlib.contextmanager
     def _tx(self, connection: object | None) -> Iterator[sa.Connection]:
         self._ready()
-        with database.transaction(self._sa, connection) as conn:
+        with connecting.transaction(self._sa, connection) as conn:
             yield conn
 
     def close(self) -> None:
@@ -520,7 +530,7 @@ class Engine:
             by,
             connection,
             context={"plan": plan_, "deployment": deployment_},
-            change=lambda t: {"plan": plan_, "deployment": deployment_},
+            change=lambda t, _: {"plan": plan_, "deployment": deployment_},
             payload=payload,
         )
 
@@ -546,7 +556,7 @@ class Engine:
             by,
             connection,
             context={"evidence": items},
-            change=lambda t: {"evidence": t.evidence + items, "self_check_report": report_.strip()},
+            change=lambda t, _: {"evidence": t.evidence + items, "self_check_report": report_.strip()},
             payload={"report": report_.strip(), "evidence": [evidence_to_json(e) for e in items]},
         )
 
@@ -568,7 +578,7 @@ class Engine:
             by,
             connection,
             context={"reason": reason_},
-            change=lambda t: {"rework_count": t.rework_count + 1, "inspection": record or t.inspection},
+            change=lambda t, _: {"rework_count": t.rework_count + 1, "inspection": record or t.inspection},
             payload={"inspection": inspection_to_json(record) if record else None},
             reason=reason_,
         )
@@ -589,13 +599,13 @@ class Engine:
             by,
             connection,
             context={"inspection": record},
-            change=lambda t: {"inspection": record},
+            change=lambda t, _: {"inspection": record},
             payload={"inspection": inspection_to_json(record) if record else None},
         )
 
     def archive(self, task_id: str, *, by: Actor, connection: object | None = None) -> Task:
         """归档立卷: the office files a verified task."""
-        return self._act("archive", task_id, by, connection, context={}, change=lambda t: {}, payload={})
+        return self._act("archive", task_id, by, connection, context={}, change=lambda t, _: {}, payload={})
 
     def reassign(
         self,
@@ -611,18 +621,15 @@ class Engine:
         unit_ = _text(unit, "unit", optional=True)
         leader_ = _text(leader, "leader", optional=True)
         reason_ = _text(reason, "reason", optional=True)
-        registered: list[Unit | None] = [None]
 
         def lookup(conn: sa.Connection) -> dict[str, Any]:
             found = self._repo.unit(conn, unit_.strip()) if unit_ and unit_.strip() else None
-            registered[0] = found
             chosen = leader_ if leader_ is not None else (found.leader if found else None)
             return {"unit_id": unit_, "unit": found, "leader": chosen, "reason": reason_}
 
-        def change(task: Task) -> dict[str, Any]:
-            found = registered[0]
-            assert found is not None
-            return {"unit": found.id, "leader": (leader_ if leader_ is not None else found.leader).strip()}
+        def change(task: Task, checked: Mapping[str, Any]) -> dict[str, Any]:
+            # Only reached once 定部门 and 定领导 passed: unit and leader are known and named.
+            return {"unit": checked["unit"].id, "leader": checked["leader"].strip()}
 
         return self._act(
             "reassign",
@@ -649,7 +656,7 @@ class Engine:
             by,
             connection,
             context={"reason": reason_},
-            change=lambda t: {},
+            change=lambda t, _: {},
             payload={},
             reason=reason_,
         )
@@ -664,7 +671,7 @@ class Engine:
         connection: object | None,
         *,
         context: Mapping[str, Any] | Callable[[sa.Connection], Mapping[str, Any]],
-        change: Callable[[Task], Mapping[str, Any]],
+        change: Callable[[Task, Mapping[str, Any]], Mapping[str, Any]],
         payload: Mapping[str, Any] | None = None,
         payload_of: Callable[[Task, Task], Mapping[str, Any]] | None = None,
         reason: str | None = None,
@@ -695,7 +702,7 @@ class Engine:
             extra = context(conn) if callable(context) else context
             rule_context = ActionContext(trigger=trigger, now=now, timezone=self.timezone, task=task, **extra)
             self._check_rules(rule_context, task_id=task.id, state=task.state.value, actor=actor)
-            changed = attrs.evolve(task, state=TaskState(dest), updated_at=now, **change(task))
+            changed = attrs.evolve(task, state=TaskState(dest), updated_at=now, **change(task, extra))
             body = payload_of(task, changed) if payload_of else (payload or {})
             stored, entry = self._step(
                 changed,
