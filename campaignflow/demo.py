@@ -60,6 +60,84 @@ _PEOPLE: tuple[tuple[str, str, str, Role], ...] = (
 )
 
 
+# ((key, unit, days to the deadline, indicator, kind), title, standard, measures): the tasks the
+# office assigns, titles from 创卫 inspection reports. The key names a task in the story below.
+_TASKS: tuple[tuple[tuple[str, str, int, str, str], str, str, tuple[str, ...]], ...] = (
+    (
+        ("bulletin_dates", "jd-cg", 30, "A4.3", "health_education.bulletin_board"),
+        "宣传栏内容未标明日期、未留底稿",
+        "宣传栏内容两月一换，每期标明日期并留存底稿，有档可查",
+        ("每期内容标注更换日期", "拍照留底并归入健康教育档案"),
+    ),
+    (
+        ("bulletin_area", "sq-ft", 14, "A4.2", "health_education.bulletin_board"),
+        "宣传栏面积达不到3平方米",
+        "社区健康教育宣传栏面积不少于3平方米，设在居民经过的醒目位置",
+        ("扩建宣传栏至3平方米以上", "首期内容上墙并标明日期"),
+    ),
+    (
+        ("archive_files", "wsj", 10, "A4.1", "health_education.dossier"),
+        "健康教育资料未归档",
+        "健康教育资料分类齐全，按年度和指标归档立卷，建立专卷",
+        ("收集近两年健康教育资料", "按年度、指标分类立卷"),
+    ),
+    (
+        ("blind_spot", "cgj", 15, "B3.2", "sanitation.blind_spot"),
+        "背街小巷卫生死角",
+        "背街小巷无积存垃圾、无卫生死角",
+        ("每日巡查", "发现即清", "建立长效保洁制度"),
+    ),
+    (
+        ("graffiti", "cgj", 15, "B2.4", "order.graffiti"),
+        "临街商铺门窗乱贴乱画",
+        "商铺门窗、墙面无乱贴乱画、无违规广告",
+        ("清理门窗小广告", "与商铺签订门前五包责任书"),
+    ),
+    (
+        ("bait_stations", "sq-ft", 20, "C1.3", "vector_control.bait_station"),
+        "居民小区毒饵站数量不足",
+        "居民小区按标准设置毒饵站，定期投药并登记",
+        ("补设毒饵站", "建立投药登记台账"),
+    ),
+    (
+        ("network_chart", "jd-cg", 10, "A4.1", "health_education.network"),
+        "健康教育四级网络图未上墙",
+        "区、街道、社区、单位四级网络图上墙公示",
+        ("绘制四级网络图", "在社区服务站上墙公示"),
+    ),
+    (
+        ("network", "jd-cg", 20, "A4.1", "health_education.network"),
+        "健康教育四级网络不完善",
+        "区、街道、社区、单位四级网络健全，职责明确，网络图上墙",
+        ("明确各级专兼职人员", "绘制并公示四级网络图"),
+    ),
+    (
+        ("survey", "wsj", 30, "A4.4", "health_education.survey"),
+        "居民健康教育知识问卷调查未开展",
+        "每季度开展一次问卷调查，有问卷记录和调查分析报告",
+        ("设计调查问卷", "入户调查不少于100户", "撰写调查分析报告"),
+    ),
+    (
+        ("market", "cgj", 20, "B4.1", "sanitation.market"),
+        "农贸市场环境卫生整治",
+        "农贸市场地面无积水、无垃圾，功能分区明确，设施完好",
+        ("划行归市", "每日清扫冲洗", "修缮排水设施"),
+    ),
+    (
+        ("latrines", "cgj", 45, "B5.1", "sanitation.latrine"),
+        "城区旱厕改造",
+        "城区旱厕全部改造为水冲式公厕",
+        ("摸底登记旱厕位置", "分批改造", "改造后验收移交"),
+    ),
+    (
+        ("riverside", "cgj", 30, "B3.4", "sanitation.riverside"),
+        "河道沿线环境卫生整治",
+        "河道沿线无垃圾、无漂浮物、无乱堆乱放",
+        ("清理河道两岸垃圾", "设置保洁责任区"),
+    ),
+)
+
+
 @attrs.frozen(kw_only=True)
 class DemoResult:
     """What the demo left in its database."""
@@ -318,126 +396,17 @@ class _Demo:
                 error,
             )
         self.later(minutes=5)
-        self.assign(
-            "bulletin_dates",
-            title="宣传栏内容未标明日期、未留底稿",
-            standard="宣传栏内容两月一换，每期标明日期并留存底稿，有档可查",
-            measures=["每期内容标注更换日期", "拍照留底并归入健康教育档案"],
-            unit="jd-cg",
-            days=30,
-            indicator="A4.3",
-            kind="health_education.bulletin_board",
-        )
-        self.assign(
-            "bulletin_area",
-            title="宣传栏面积达不到3平方米",
-            standard="社区健康教育宣传栏面积不少于3平方米，设在居民经过的醒目位置",
-            measures=["扩建宣传栏至3平方米以上", "首期内容上墙并标明日期"],
-            unit="sq-ft",
-            days=14,
-            indicator="A4.2",
-            kind="health_education.bulletin_board",
-        )
-        self.assign(
-            "archive_files",
-            title="健康教育资料未归档",
-            standard="健康教育资料分类齐全，按年度和指标归档立卷，建立专卷",
-            measures=["收集近两年健康教育资料", "按年度、指标分类立卷"],
-            unit="wsj",
-            days=10,
-            indicator="A4.1",
-            kind="health_education.dossier",
-        )
-        self.assign(
-            "blind_spot",
-            title="背街小巷卫生死角",
-            standard="背街小巷无积存垃圾、无卫生死角",
-            measures=["每日巡查", "发现即清", "建立长效保洁制度"],
-            unit="cgj",
-            days=15,
-            indicator="B3.2",
-            kind="sanitation.blind_spot",
-        )
-        self.assign(
-            "graffiti",
-            title="临街商铺门窗乱贴乱画",
-            standard="商铺门窗、墙面无乱贴乱画、无违规广告",
-            measures=["清理门窗小广告", "与商铺签订门前五包责任书"],
-            unit="cgj",
-            days=15,
-            indicator="B2.4",
-            kind="order.graffiti",
-        )
-        self.assign(
-            "bait_stations",
-            title="居民小区毒饵站数量不足",
-            standard="居民小区按标准设置毒饵站，定期投药并登记",
-            measures=["补设毒饵站", "建立投药登记台账"],
-            unit="sq-ft",
-            days=20,
-            indicator="C1.3",
-            kind="vector_control.bait_station",
-        )
-        self.assign(
-            "network_chart",
-            title="健康教育四级网络图未上墙",
-            standard="区、街道、社区、单位四级网络图上墙公示",
-            measures=["绘制四级网络图", "在社区服务站上墙公示"],
-            unit="jd-cg",
-            days=10,
-            indicator="A4.1",
-            kind="health_education.network",
-        )
-        self.assign(
-            "network",
-            title="健康教育四级网络不完善",
-            standard="区、街道、社区、单位四级网络健全，职责明确，网络图上墙",
-            measures=["明确各级专兼职人员", "绘制并公示四级网络图"],
-            unit="jd-cg",
-            days=20,
-            indicator="A4.1",
-            kind="health_education.network",
-        )
-        self.assign(
-            "survey",
-            title="居民健康教育知识问卷调查未开展",
-            standard="每季度开展一次问卷调查，有问卷记录和调查分析报告",
-            measures=["设计调查问卷", "入户调查不少于100户", "撰写调查分析报告"],
-            unit="wsj",
-            days=30,
-            indicator="A4.4",
-            kind="health_education.survey",
-        )
-        self.assign(
-            "market",
-            title="农贸市场环境卫生整治",
-            standard="农贸市场地面无积水、无垃圾，功能分区明确，设施完好",
-            measures=["划行归市", "每日清扫冲洗", "修缮排水设施"],
-            unit="cgj",
-            days=20,
-            indicator="B4.1",
-            kind="sanitation.market",
-        )
-        self.assign(
-            "latrines",
-            title="城区旱厕改造",
-            standard="城区旱厕全部改造为水冲式公厕",
-            measures=["摸底登记旱厕位置", "分批改造", "改造后验收移交"],
-            unit="cgj",
-            days=45,
-            indicator="B5.1",
-            kind="sanitation.latrine",
-        )
-        self.assign(
-            "riverside",
-            title="河道沿线环境卫生整治",
-            standard="河道沿线无垃圾、无漂浮物、无乱堆乱放",
-            measures=["清理河道两岸垃圾", "设置保洁责任区"],
-            unit="cgj",
-            days=30,
-            indicator="B3.4",
-            kind="sanitation.riverside",
-        )
+        for (key, unit, days, indicator, kind), title, standard, measures in _TASKS:
+            self.assign(
+                key,
+                title=title,
+                standard=standard,
+                measures=measures,
+                unit=unit,
+                days=days,
+                indicator=indicator,
+                kind=kind,
+            )
 
     def rectification(self) -> None:
         self.scene("三、整改（有计划、有布置、有整改）")
