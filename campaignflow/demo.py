@@ -392,7 +392,7 @@ class _Demo:
         except RuleViolation as error:
             self.refusal(
                 self.who("zhou"),
-                "交办「宣传栏内容未标明日期、未留底稿」（无标准、无措施、单位“xcb”未登记、时限已过）",
+                "交办「宣传栏内容未标明日期、未留底稿」（无标准、无措施、单位未登记、时限已过）",
                 error,
             )
         self.later(minutes=5)
