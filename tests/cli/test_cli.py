@@ -183,3 +183,21 @@ def test_bad_url_is_a_usage_error() -> None:
     result = CliRunner().invoke(cli.main, ["db", "current", "--url", "not a url"])
     assert result.exit_code == 2
     assert "not a database URL" in result.stderr
+
+
+def test_db_upgrade_on_each_backend(database_url: tuple[str, str | None]) -> None:
+    """SQLite and (with a server) PostgreSQL in a schema of its own, through the shared fixture."""
+    url, schema = database_url
+    where = ["--url", url, *(["--schema", schema] if schema else [])]
+    runner = CliRunner()
+    code, out, err = _run(runner, "db", "current", *where)
+    if schema:  # PostgreSQL: an empty schema
+        assert code == 0, err
+        assert "not migrated" in out
+    else:  # SQLite: no file yet, and `db current` does not create one
+        assert code == 1
+    code, out, err = _run(runner, "db", "upgrade", *where)
+    assert code == 0, err
+    code, out, err = _run(runner, "db", "current", *where)
+    assert code == 0, err
+    assert f"{HEAD} (head)" in out
