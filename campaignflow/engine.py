@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta, tzinfo
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from campaignflow.clock import SystemClock
 from campaignflow.domain.clock import Clock
 from campaignflow.domain.history import GENESIS, entry_hash, first_break
+from campaignflow.domain.labels import TRIGGER_ZH
 from campaignflow.domain.lifecycle import NEW, Lifecycle, default_lifecycle
 from campaignflow.domain.model import (
     Deployment,
@@ -138,6 +140,8 @@ class Engine:
         self._check_roles()
         self.rules: RuleSet = default_rules(self._all_triggers(), rules)
         self.policy_fingerprint = self._fingerprint()
+        self._id_lock = threading.Lock()
+        self._last_id = 0
         self._auto_migrate = migrate if migrate is not None else self._sa.dialect.name == "sqlite"
         self._schema_ok = False
 
@@ -169,6 +173,21 @@ class Engine:
         names = ",".join(f"{r.name}:{sorted(r.codes)}:{sorted(r.triggers)}" for r in self.rules.rules)
         return hashlib.sha256(f"{self.lifecycle.fingerprint}|{names}".encode()).hexdigest()[:16]
 
+    def _new_id(self, now: datetime) -> str:
+        """A UUIDv7 strictly greater than the last this engine made: tasks created in the same
+        millisecond (a bulk import, a fixed clock) still page in creation order."""
+        with self._id_lock:
+            value = uuid.UUID(_uuid7(now)).int
+            if value <= self._last_id:
+                value = self._last_id + 1
+            self._last_id = value
+        return str(uuid.UUID(int=value))
+
+    @property
+    def schema_head(self) -> str:
+        """The migration revision this version of the library needs."""
+        return schema.HEAD
+
     @property
     def sqlalchemy_engine(self) -> sa.Engine:
         """The SQLAlchemy Engine campaignflow writes through."""
@@ -187,12 +206,17 @@ class Engine:
         with self._sa.connect() as conn:
             return schema.current_revision(conn, self.tables)
 
-    def _ready(self) -> None:
+    def _ready(self, conn: sa.Connection | None = None) -> None:
+        """Check (once) that the schema is at head; on ``conn`` when a host handed one in, so the
+        check neither waits on the host's own write lock nor disturbs its transaction."""
         if self._schema_ok:
             return
-        revision = self.schema_revision()
+        revision = schema.current_revision(conn, self.tables) if conn is not None else self.schema_revision()
         if revision == schema.HEAD:
             self._schema_ok = True
+        elif self._auto_migrate and conn is not None:
+            # Inside the host's transaction: not cached, it may still roll back.
+            schema.upgrade(conn, self.tables)
         elif self._auto_migrate:
             self.migrate()
         else:
@@ -213,8 +237,13 @@ class Engine:
 
     @contextlib.contextmanager
     def _tx(self, connection: object | None) -> Iterator[sa.Connection]:
+        if connection is not None:
+            conn = connecting.host_connection(connection)
+            self._ready(conn)
+            yield conn
+            return
         self._ready()
-        with connecting.transaction(self._sa, connection) as conn:
+        with self._sa.begin() as conn:
             yield conn
 
     def close(self) -> None:
@@ -417,7 +446,7 @@ class Engine:
             assert deadline is not None
             assert leader_ is not None
             task = Task(
-                id=_uuid7(now),
+                id=self._new_id(now),
                 campaign=campaign_,
                 indicator=indicator_,
                 kind=kind_,
@@ -692,7 +721,7 @@ class Engine:
             dest = self.lifecycle.fire(task.state.value, trigger)
             if dest is None:
                 raise InvalidTransition(
-                    f"任务处于“{task.state.label_zh}”状态，不能执行“{trigger}”",
+                    f"任务处于“{task.state.label_zh}”状态，不能{TRIGGER_ZH.get(trigger, trigger)}",
                     f"no {trigger!r} from state {task.state.value!r}",
                     task_id=task.id,
                     state=task.state.value,

@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from campaignflow.domain.labels import STATE_ZH
 from campaignflow.errors import InvalidInput
 
 __all__ = [
@@ -49,17 +50,7 @@ class TaskState(enum.StrEnum):
 
     @property
     def label_zh(self) -> str:
-        return _STATE_ZH[self]
-
-
-_STATE_ZH = {
-    TaskState.ASSIGNED: "已交办",
-    TaskState.RECTIFYING: "整改中",
-    TaskState.SELF_CHECKED: "已自查",
-    TaskState.VERIFIED: "已验收",
-    TaskState.ARCHIVED: "已归档",
-    TaskState.CANCELLED: "已撤销",
-}
+        return STATE_ZH[self.value]
 
 
 def _aware(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:

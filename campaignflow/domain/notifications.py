@@ -3,20 +3,10 @@ transaction; delivery happens after commit (the plugin/outbox issue adds channel
 
 from __future__ import annotations
 
+from campaignflow.domain.labels import EVENT_ZH
 from campaignflow.domain.model import Task
 
 __all__ = ["EVENT_ZH", "recipients"]
-
-EVENT_ZH: dict[str, str] = {
-    "assign": "任务交办",
-    "reassign": "任务改派",
-    "start": "开始整改",
-    "submit_self_check": "提交自查",
-    "fail_verification": "验收未通过，退回整改",
-    "pass_verification": "验收通过",
-    "archive": "归档立卷",
-    "cancel": "任务撤销",
-}
 
 
 def recipients(trigger: str, task: Task, previous_unit: str | None = None) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from campaignflow.domain.labels import ROLE_ZH, TRIGGER_ZH
 from campaignflow.errors import InvalidInput
 
 __all__ = ["PERMISSIONS", "Actor", "Role", "permission_problem"]
@@ -22,7 +23,7 @@ class Role(enum.StrEnum):
 
     @property
     def label_zh(self) -> str:
-        return {"office": "创建办", "unit": "责任单位", "inspector": "督查验收", "system": "系统"}[self.value]
+        return ROLE_ZH[self.value]
 
 
 def _nonblank(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -76,19 +77,20 @@ PERMISSIONS: dict[str, tuple[Role, str]] = {
 def permission_problem(trigger: str, actor: Actor, task_unit: str | None) -> tuple[str, str] | None:
     """Why ``actor`` may not fire ``trigger`` on a task of ``task_unit`` (zh, en), or None if it may."""
     role, relation = PERMISSIONS[trigger]
+    action = TRIGGER_ZH.get(trigger, trigger)
     if actor.role is not role:
         return (
-            f"只有{role.label_zh}可以执行“{trigger}”，当前角色为{actor.role.label_zh}",
+            f"只有{role.label_zh}可以{action}，{actor.id} 的角色是{actor.role.label_zh}",
             f"only the {role.value} role may {trigger}; {actor.id} acts as {actor.role.value}",
         )
     if relation == "own" and actor.unit != task_unit:
         return (
-            f"只有责任单位（{task_unit}）可以执行“{trigger}”，{actor.id} 属于 {actor.unit}",
+            f"只有责任单位（{task_unit}）可以{action}，{actor.id} 属于 {actor.unit}",
             f"only the responsible unit {task_unit!r} may {trigger}; {actor.id} is of {actor.unit!r}",
         )
     if relation == "other" and actor.unit == task_unit:
         return (
-            f"责任单位（{task_unit}）不能验收自己的任务",
+            f"责任单位（{task_unit}）的人员不能{action}本单位的任务（检查与整改分离）",
             f"separation of duties: an inspector of the responsible unit {task_unit!r} may not verify it",
         )
     return None

@@ -3,14 +3,12 @@ through psycopg 3, or a host's own SQLAlchemy Engine / Connection / Session."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
-__all__ = ["connect", "host_connection", "transaction"]
+__all__ = ["connect", "host_connection"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -60,17 +58,3 @@ def host_connection(handle: object) -> sa.Connection:
         if isinstance(conn, sa.Connection):
             return conn
     raise TypeError(f"expected a SQLAlchemy Connection or Session, got {type(handle).__name__}")
-
-
-@contextlib.contextmanager
-def transaction(engine: sa.Engine, connection: object | None = None) -> Iterator[sa.Connection]:
-    """Our own transaction (commit on success, roll back on any error), or the host's.
-
-    With a host handle nothing is committed or rolled back here: the host's writes and the task's
-    step commit or roll back together, in the host's transaction.
-    """
-    if connection is not None:
-        yield host_connection(connection)
-        return
-    with engine.begin() as conn:
-        yield conn

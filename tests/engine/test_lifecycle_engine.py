@@ -257,3 +257,34 @@ def test_unit_registry(engine: Engine) -> None:
         engine.register_unit("  ", name="某单位")
     with pytest.raises(NotFound):
         engine.unit("nope")
+
+
+def test_tasks_made_in_the_same_millisecond_page_in_creation_order(engine: Engine) -> None:
+    ids = [assign_sample(engine).id for _ in range(12)]  # the fixed clock does not move
+    assert [t.id for t in engine.tasks(limit=100).items] == ids
+
+
+def test_a_host_transaction_on_a_fresh_in_memory_database() -> None:
+    """One pooled connection, schema not yet created: the first action migrates inside the host's
+    transaction, and a host rollback takes the schema, the host row and the task with it."""
+    import sqlalchemy as sa
+
+    from campaignflow.testing import DEMO_NOW, actors
+
+    engine = Engine("sqlite://", clock=FixedClock(DEMO_NOW))
+    try:
+        with engine.sqlalchemy_engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE host_log (msg TEXT)"))
+        conn = engine.sqlalchemy_engine.connect()
+        tx = conn.begin()
+        conn.execute(sa.text("INSERT INTO host_log VALUES ('交办前')"))
+        engine.register_unit("cgj", name="市城管局", leader="张三", connection=conn)
+        task = assign_sample(engine, by=actors()["office"], connection=conn)
+        assert engine.get(task.id, connection=conn).state is TaskState.ASSIGNED
+        tx.rollback()
+        conn.close()
+        with engine.sqlalchemy_engine.connect() as check:
+            assert check.execute(sa.text("SELECT count(*) FROM host_log")).scalar_one() == 0
+        assert engine.schema_revision() is None
+    finally:
+        engine.close()

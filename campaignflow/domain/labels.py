@@ -1,0 +1,45 @@
+"""The Chinese labels of the engine's English identifiers, kept in one place (DESIGN.md)."""
+
+from __future__ import annotations
+
+__all__ = ["EVENT_ZH", "ROLE_ZH", "STATE_ZH", "TRIGGER_ZH"]
+
+STATE_ZH: dict[str, str] = {
+    "assigned": "已交办",
+    "rectifying": "整改中",
+    "self_checked": "已自查",
+    "verified": "已验收",
+    "archived": "已归档",
+    "cancelled": "已撤销",
+}
+
+# The action, as a verb: "只有创建办可以{交办}".
+TRIGGER_ZH: dict[str, str] = {
+    "assign": "交办",
+    "reassign": "改派",
+    "start": "开始整改",
+    "submit_self_check": "提交自查",
+    "fail_verification": "验收不通过（退回整改）",
+    "pass_verification": "验收通过（销号）",
+    "archive": "归档立卷",
+    "cancel": "撤销",
+}
+
+# What happened, as a notification or a ledger line says it.
+EVENT_ZH: dict[str, str] = {
+    "assign": "任务交办",
+    "reassign": "任务改派",
+    "start": "开始整改",
+    "submit_self_check": "提交自查",
+    "fail_verification": "验收未通过，退回整改",
+    "pass_verification": "验收通过",
+    "archive": "归档立卷",
+    "cancel": "任务撤销",
+}
+
+ROLE_ZH: dict[str, str] = {
+    "office": "创建办",
+    "unit": "责任单位",
+    "inspector": "督查验收",
+    "system": "系统",
+}
