@@ -627,7 +627,10 @@ class Engine:
             task_id,
             by,
             connection,
-            context={"inspection": record},
+            context=lambda conn: {
+                "inspection": record,
+                "inspection_unit": self._repo.unit(conn, record.inspector_unit.strip()) if record else None,
+            },
             change=lambda t, _: {"inspection": record},
             payload={"inspection": inspection_to_json(record) if record else None},
         )

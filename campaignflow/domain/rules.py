@@ -7,13 +7,13 @@ item at once. So each rule here is a small pure check that returns the items it 
 | rule   | code(s)                                                  | checked before         |
 |--------|----------------------------------------------------------|------------------------|
 | 定任务 | ``fixed_task_title``, ``fixed_task_standard``, ``fixed_task_measures`` | assign   |
-| 定部门 | ``fixed_department``                                     | assign, reassign       |
+| 定部门 | ``fixed_department`` (assign, reassign), ``reassign_same_unit`` (reassign) |       |
 | 定领导 | ``fixed_leader``                                         | assign, reassign       |
 | 定进度 | ``fixed_schedule``                                       | assign                 |
 | 有计划 | ``has_plan``, ``has_plan_milestone``                     | start                  |
 | 有布置 | ``has_deployment``                                       | start                  |
-| 有整改 | ``has_rectification``                                    | submit_self_check      |
-| 有检查 | ``has_inspection``, ``has_inspection_independent``      | pass_verification      |
+| 有整改 | ``has_rectification``, ``evidence_time``                 | submit_self_check      |
+| 有检查 | ``has_inspection``, ``has_inspection_independent``, ``inspection_time`` | pass_verification |
 | 说明理由 | ``reason_required``                                   | fail_verification, reassign, cancel |
 
 Whitespace counts as blank everywhere.
@@ -61,13 +61,28 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     ),
     "has_inspection": (
         "有检查",
-        "验收须附检查记录（检查人、所属单位）",
-        "verification needs an inspection record naming the inspector and their unit",
+        "验收须附检查记录，写明检查人及其已登记的所属单位",
+        "verification needs an inspection record naming the inspector and their registered unit",
+    ),
+    "inspection_time": (
+        "有检查",
+        "检查时间不能晚于当前时间",
+        "the inspection cannot be dated after now",
     ),
     "has_inspection_independent": (
         "有检查",
         "检查人不能来自责任单位本身",
         "the inspection must be made by someone outside the responsible unit",
+    ),
+    "evidence_time": (
+        "有整改",
+        "佐证材料的形成时间不能晚于当前时间",
+        "evidence cannot be dated after now",
+    ),
+    "reassign_same_unit": (
+        "定部门",
+        "改派必须改到另一个责任单位",
+        "a reassignment must move the task to another unit",
     ),
     "reason_required": ("说明理由", "此操作必须说明理由", "this action requires a reason"),
 }
@@ -102,6 +117,7 @@ class ActionContext:
     deployment: Deployment | None = None
     evidence: tuple[Evidence, ...] = ()
     inspection: Inspection | None = None
+    inspection_unit: Unit | None = None  # the registry's record of inspection.inspector_unit
     reason: str | None = None
 
     def local_date(self, moment: datetime) -> date:
@@ -152,7 +168,15 @@ class RuleSet:
         """Every missing item for this action, from every rule that applies; empty if allowed."""
         found: list[Missing] = []
         for rule in self._by_trigger.get(context.trigger, ()):
-            found.extend(rule.check(context))
+            for item in rule.check(context):
+                if item.code not in rule.codes:
+                    # Every code a rule can report is declared, so policy text and traceability
+                    # (a scenario per code) can be checked against the declaration.
+                    raise DefinitionError(
+                        f"规则 {rule.name!r} 报告了未声明的代码 {item.code!r}",
+                        f"rule {rule.name!r} reported the undeclared code {item.code!r}",
+                    )
+                found.append(item)
         return tuple(found)
 
     def codes(self) -> frozenset[str]:
@@ -175,6 +199,11 @@ def _fixed_task(ctx: ActionContext) -> Iterable[Missing]:
 def _fixed_department(ctx: ActionContext) -> Iterable[Missing]:
     if _blank(ctx.unit_id) or ctx.unit is None:
         yield missing("fixed_department", "unit")
+
+
+def _reassign_elsewhere(ctx: ActionContext) -> Iterable[Missing]:
+    if ctx.task is not None and ctx.unit is not None and ctx.unit.id == ctx.task.unit:
+        yield missing("reassign_same_unit", "unit")
 
 
 def _fixed_leader(ctx: ActionContext) -> Iterable[Missing]:
@@ -216,17 +245,23 @@ def _has_deployment(ctx: ActionContext) -> Iterable[Missing]:
 def _has_rectification(ctx: ActionContext) -> Iterable[Missing]:
     if not ctx.evidence:
         yield missing("has_rectification", "evidence")
+    elif any(item.taken_at > ctx.now for item in ctx.evidence):
+        yield missing("evidence_time", "evidence")
 
 
 def _has_inspection(ctx: ActionContext) -> Iterable[Missing]:
-    record = ctx.inspection
-    if record is None or _blank(record.inspector) or _blank(record.inspector_unit):
+    record, unit = ctx.inspection, ctx.inspection_unit
+    # The inspector's unit must be one the registry knows (by id): free text such as the unit's
+    # name could otherwise pass a unit's own inspection off as independent.
+    if record is None or _blank(record.inspector) or unit is None:
         yield missing("has_inspection", "inspection")
         return
     task = ctx.task
     assert task is not None, "verification is always on an existing task"
-    if record.inspector_unit.strip() == task.unit:
+    if unit.id == task.unit:
         yield missing("has_inspection_independent", "inspection")
+    if record.inspected_at > ctx.now:
+        yield missing("inspection_time", "inspection")
 
 
 def _reason(ctx: ActionContext) -> Iterable[Missing]:
@@ -245,12 +280,20 @@ BUILTIN_RULES: tuple[Rule, ...] = (
         "定任务", {"assign"}, _fixed_task, "fixed_task_title", "fixed_task_standard", "fixed_task_measures"
     ),
     _rule("定部门", {"assign", "reassign"}, _fixed_department, "fixed_department"),
+    _rule("定部门（改派）", {"reassign"}, _reassign_elsewhere, "reassign_same_unit"),
     _rule("定领导", {"assign", "reassign"}, _fixed_leader, "fixed_leader"),
     _rule("定进度", {"assign"}, _fixed_schedule, "fixed_schedule"),
     _rule("有计划", {"start"}, _has_plan, "has_plan", "has_plan_milestone"),
     _rule("有布置", {"start"}, _has_deployment, "has_deployment"),
-    _rule("有整改", {"submit_self_check"}, _has_rectification, "has_rectification"),
-    _rule("有检查", {"pass_verification"}, _has_inspection, "has_inspection", "has_inspection_independent"),
+    _rule("有整改", {"submit_self_check"}, _has_rectification, "has_rectification", "evidence_time"),
+    _rule(
+        "有检查",
+        {"pass_verification"},
+        _has_inspection,
+        "has_inspection",
+        "has_inspection_independent",
+        "inspection_time",
+    ),
     _rule("说明理由", {"fail_verification", "reassign", "cancel"}, _reason, "reason_required"),
 )
 

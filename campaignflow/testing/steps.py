@@ -52,9 +52,10 @@ The vocabulary (``[…]`` optional, ``/`` alternatives)::
                ，整改计划的节点日期在截止日期之后 / 整改计划的节点日期在交办日之前
                ，未布置人员 / 布置的人员没有姓名 / 既未附整改计划也未布置人员
     假如/当  责任单位“市城管局”提交自查[，附整改佐证材料 / 未附整改佐证材料 / 自查报告为“…”]
+               ，佐证材料注明的时间晚于当前时间
     假如/当  督查验收“市卫生局”验收通过                     with a record from its own unit
                ，附“市卫生局”的检查记录 / 附责任单位自己的检查记录 / 未附检查记录
-               ，检查记录未写明检查人
+               ，检查记录未写明检查人 / 检查时间晚于当前时间
     假如/当  督查验收“市卫生局”验收不通过，理由为“…” / 未说明理由   (one of the two required)
     假如/当  创建办“市创卫办”将任务改派给“市卫生局”，理由为“…” / 未说明理由[，责任领导为“…”]
     假如/当  创建办“市创卫办”撤销任务，理由为“…” / 未说明理由
@@ -82,6 +83,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+import attrs
 import pytest
 from pytest_bdd import given, parsers, then, when
 
@@ -394,14 +396,22 @@ def submit_self_check(
             evidence = []
         elif (text := quoted(clause, "自查报告为")) is not None:
             report = text
+        elif clause == "佐证材料注明的时间晚于当前时间":
+            evidence = [attrs.evolve(cf_context.evidence(), taken_at=cf_context.now() + timedelta(days=1))]
         elif clause != "附整改佐证材料":
-            raise _unknown(clause, "提交自查", "附整改佐证材料、未附整改佐证材料、自查报告为“…”")
+            raise _unknown(
+                clause,
+                "提交自查",
+                "附整改佐证材料、未附整改佐证材料、佐证材料注明的时间晚于当前时间、自查报告为“…”",
+            )
     cf_context.engine.submit_self_check(
         cf_context.task.id, by=cf_context.actor(role, who, system), report=report, evidence=evidence
     )
 
 
-_RECORD_CLAUSES = "附“…”的检查记录、附责任单位自己的检查记录、未附检查记录、检查记录未写明检查人"
+_RECORD_CLAUSES = (
+    "附“…”的检查记录、附责任单位自己的检查记录、未附检查记录、检查记录未写明检查人、检查时间晚于当前时间"
+)
 
 
 def _record(clauses: list[str], context: SpecContext, actor: Actor, step: str) -> Inspection | None:
@@ -414,6 +424,9 @@ def _record(clauses: list[str], context: SpecContext, actor: Actor, step: str) -
             record = context.inspection(context.task.unit)
         elif clause == "检查记录未写明检查人":
             record = context.inspection(actor.unit, inspector=" ")
+        elif clause == "检查时间晚于当前时间":
+            later = context.now() + timedelta(hours=2)
+            record = attrs.evolve(record or context.inspection(actor.unit), inspected_at=later)
         elif found := re.fullmatch(r"附“([^”]+)”的检查记录", clause):
             record = context.inspection(context.unit_id(found.group(1)))
         else:

@@ -22,7 +22,7 @@ from campaignflow import (
     Unit,
 )
 from campaignflow.domain.lifecycle import TRIGGERS
-from campaignflow.domain.rules import BUILTIN_RULES, CATALOGUE, ActionContext, RuleSet, default_rules
+from campaignflow.domain.rules import BUILTIN_RULES, CATALOGUE, ActionContext, RuleSet, default_rules, missing
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=TZ)
@@ -169,21 +169,43 @@ def test_self_check_needs_evidence() -> None:
     assert codes(ctx("submit_self_check", task=TASK, evidence=(EVIDENCE,))) == []
 
 
+WSJ = Unit("wsj", "市卫生局", "李四")
+
+
+def verify(record: Inspection | None, unit: Unit | None = WSJ) -> list[str]:
+    return codes(ctx("pass_verification", task=TASK, inspection=record, inspection_unit=unit))
+
+
 def test_verification_needs_an_independent_inspection_record() -> None:
-    outside = Inspection("陈静", "wsj", NOW)
-    assert codes(ctx("pass_verification", task=TASK, inspection=outside)) == []
-    assert codes(ctx("pass_verification", task=TASK)) == ["has_inspection"]
-    assert codes(ctx("pass_verification", task=TASK, inspection=Inspection(" ", "wsj", NOW))) == [
-        "has_inspection"
-    ]
-    assert codes(ctx("pass_verification", task=TASK, inspection=Inspection("高", " cgj ", NOW))) == [
-        "has_inspection_independent"
-    ]
+    assert verify(Inspection("陈静", "wsj", NOW)) == []
+    assert verify(None) == ["has_inspection"]
+    assert verify(Inspection(" ", "wsj", NOW)) == ["has_inspection"]
+    assert verify(Inspection("高", "cgj", NOW), unit=CGJ) == ["has_inspection_independent"]
+
+
+def test_an_inspectors_unit_must_be_registered() -> None:
+    # "市城管局" is the responsible unit's *name*: as free text it is no registered unit.
+    assert verify(Inspection("高", "市城管局", NOW), unit=None) == ["has_inspection"]
+
+
+def test_an_inspection_cannot_be_dated_after_now() -> None:
+    assert verify(Inspection("陈静", "wsj", NOW + timedelta(minutes=1))) == ["inspection_time"]
+    assert verify(Inspection("陈静", "wsj", NOW)) == []
+
+
+def test_evidence_cannot_be_dated_after_now() -> None:
+    later = attrs.evolve(EVIDENCE, taken_at=NOW + timedelta(days=400))
+    assert codes(ctx("submit_self_check", task=TASK, evidence=(EVIDENCE, later))) == ["evidence_time"]
+
+
+def test_reassign_must_move_to_another_unit() -> None:
+    same = ctx("reassign", task=TASK, unit_id="cgj", unit=CGJ, leader="张三", reason="换人")
+    assert codes(same) == ["reassign_same_unit"]
 
 
 @pytest.mark.parametrize("trigger", ["fail_verification", "reassign", "cancel"])
 def test_reasons_are_required(trigger: str) -> None:
-    extra: dict[str, object] = {"unit_id": "cgj", "unit": CGJ, "leader": "张三"}
+    extra: dict[str, object] = {"unit_id": "wsj", "unit": WSJ, "leader": "李四"}
     kw = extra if trigger == "reassign" else {}
     assert codes(ctx(trigger, task=TASK, reason="  ", **kw)) == ["reason_required"]
     assert codes(ctx(trigger, task=TASK, reason="错派", **kw)) == []
@@ -216,3 +238,9 @@ def test_rule_sets_are_validated_when_built() -> None:
 def test_context_is_frozen() -> None:
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         good_assign().title = "x"  # type: ignore[misc]
+
+
+def test_a_rule_may_only_report_the_codes_it_declares() -> None:
+    sloppy = Rule("sloppy", {"assign"}, lambda c: [missing("fixed_leader")], {"board_area"})
+    with pytest.raises(DefinitionError, match="undeclared"):
+        RuleSet([sloppy], triggers=TRIGGERS).evaluate(good_assign())
