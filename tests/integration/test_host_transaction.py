@@ -439,3 +439,60 @@ def test_first_use_migrates_inside_the_host_transaction(
             assert conn.execute(sa.select(notes.c.note)).scalars().all() == ["首个请求"]
     finally:
         engine.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgresql"])
+@pytest.mark.parametrize("host_ends", ["commit", "rollback"])
+def test_a_concurrent_caller_waits_for_the_host_transaction(
+    host_ends: str, engine: Engine, database_url: tuple[str, str | None], staff: Actor
+) -> None:
+    """The host's open transaction has started the task; another caller that read the task before
+    the host ended loses with ConflictError if the host commits, and wins if it rolls back."""
+    url, schema = database_url
+    has_read = threading.Event()
+
+    def signal_read(ctx: ActionContext) -> Iterator[Missing]:
+        has_read.set()
+        return iter(())
+
+    other = Engine(
+        url,
+        schema=schema,
+        clock=FixedClock(DEMO_NOW),
+        rules=[Rule("signal-read", frozenset({"start"}), signal_read, frozenset())],
+    )
+    task = assign_sample(engine)
+    outcome: list[object] = []
+
+    def other_caller() -> None:
+        try:
+            outcome.append(_start(other, task, staff, None).version)
+        except Exception as exc:
+            outcome.append(exc)
+
+    waiter = threading.Thread(target=other_caller)
+
+    def host_work(handle: Any) -> None:
+        _start(engine, task, staff, handle)
+        waiter.start()
+        assert has_read.wait(10)  # it read version 1; its UPDATE now waits on the row lock
+
+    try:
+        if host_ends == "rollback":
+            with pytest.raises(HostAbort):
+                rolled_back("engine.begin", engine, host_work)
+        else:
+            with engine.begin() as conn:
+                host_work(conn)
+        waiter.join(30)
+    finally:
+        other.close()
+
+    if host_ends == "commit":
+        assert len(outcome) == 1
+        assert isinstance(outcome[0], ConflictError), outcome
+    else:
+        assert outcome == [2]
+    assert engine.get(task.id).version == 2
+    assert [entry.seq for entry in engine.history(task.id)] == [1, 2]

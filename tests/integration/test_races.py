@@ -14,7 +14,12 @@ trigger pairs. Two modes:
     version when they write. Exactly one UPDATE may match; the loser must get ConflictError.
 
 Afterwards every task's history has exactly one row per step (seq 1..version, no duplicates), the
-task's version equals the number of history rows, and the hash chain verifies.
+task's version equals the number of history rows, and the hash chain verifies. Run with ``-s`` to
+see the counts of each outcome per trigger.
+
+The rest of the file races the other shared-database paths deterministically (SQLAlchemy cursor
+events hold one caller at the critical point): ``verify_history`` while a step commits, several
+processes or threads migrating on first use, and two callers registering the same new unit.
 """
 
 from __future__ import annotations
@@ -463,3 +468,40 @@ def test_threads_sharing_an_engine_migrate_once(database_url: tuple[str, str | N
         results.close()
         results.join_thread()
     assert outcome == ["ok", "ok"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: Repository.save_unit is UPDATE-then-INSERT; two callers registering the same new "
+    "unit at once both INSERT and the loser gets a raw IntegrityError (needs an upsert)",
+)
+def test_registering_the_same_new_unit_at_once(pg: tuple[str, str, Engine]) -> None:
+    """Host processes seed the unit registry when they start, often at the same moment.
+    Deterministic: each caller waits after its UPDATE found nothing until the other has too."""
+    _url, _schema, engine = pg
+    units = engine.tables.units.name
+    met = threading.Barrier(2)
+
+    def meet_after_update(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE") and units in statement:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                met.wait(2)
+
+    sa.event.listen(engine.sqlalchemy_engine, "after_cursor_execute", meet_after_update)
+    outcomes: list[str] = []
+
+    def register() -> None:
+        try:
+            engine.register_unit("jd-xm", name="西门街道办事处", leader="周八")
+            outcomes.append("ok")
+        except Exception as exc:
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=register) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    sa.event.remove(engine.sqlalchemy_engine, "after_cursor_execute", meet_after_update)
+    assert outcomes == ["ok", "ok"]
+    assert engine.unit("jd-xm").leader == "周八"
