@@ -306,8 +306,18 @@ class Engine:
     def verify_history(self, task_id: str) -> int | None:
         """Recompute the task's hash chain: the seq of the first broken entry, -1 if the head on
         the task row disagrees (e.g. the last entry was deleted), or None if the chain holds."""
-        task = self.get(task_id)
-        return first_break(self.history(task_id), task.history_head)
+        self._ready()
+        with self._sa.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                # One snapshot for the head and the chain: under READ COMMITTED a step committed
+                # between the two reads would look like a deleted last entry (-1).
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                task = self._repo.load(conn, task_id)
+                if task is None:
+                    raise NotFound("task", task_id)
+                entries = self._repo.history(conn, task_id)
+        return first_break(entries, task.history_head)
 
     def tasks(
         self,

@@ -6,11 +6,12 @@ running it). Rows never leave this module: callers get frozen domain values.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from campaignflow.domain.model import HistoryEntry, Task, TaskState, Unit
 from campaignflow.domain.serial import (
@@ -26,6 +27,8 @@ from campaignflow.domain.serial import (
 from campaignflow.store.tables import Tables
 
 __all__ = ["Repository", "task_to_row"]
+
+_UPSERT: dict[str, Callable[[sa.Table], Any]] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 _MUTABLE = (
     "state",
@@ -261,6 +264,13 @@ class Repository:
             "parent": unit.parent,
             "updated_at": now,
         }
+        upsert = _UPSERT.get(conn.dialect.name)
+        if upsert is not None:
+            # One statement: two callers registering the same new unit at once cannot both insert.
+            u = self.tables.units
+            statement = upsert(u).values(id=unit.id, created_at=now, **values)
+            conn.execute(statement.on_conflict_do_update(index_elements=[u.c.id], set_=values))
+            return
         if conn.execute(self._update_unit, {"b_id": unit.id, **values}).rowcount == 0:
             conn.execute(self._insert_unit, {"id": unit.id, "created_at": now, **values})
 

@@ -314,11 +314,6 @@ def test_concurrent_processes_never_both_win(
 # --- reading while others write -------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Engine.verify_history reads the task head and the history in two transactions "
-    "(get, then history); a step committed in between looks like a deleted entry (-1)",
-)
 def test_verify_history_holds_while_a_step_commits_mid_read(pg: tuple[str, str, Engine]) -> None:
     """The tamper check must not cry wolf on a busy task. Deterministic: right after the verifier
     has read the task row, another Engine (its own connection) commits the next step."""
@@ -378,12 +373,6 @@ def _migrate_worker(url: str, schema: str, ready: Any, in_ddl: Any, results: Any
         engine.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: concurrent first-use migrations (migrate=True or `db upgrade` from several host "
-    "processes) both create the tables; the loser fails with a UniqueViolation on pg_type. "
-    "Engine.migrate needs a PostgreSQL advisory lock around the upgrade",
-)
 def test_processes_migrating_at_once_both_start(database_url: tuple[str, str | None]) -> None:
     url, schema = database_url
     assert schema is not None
@@ -441,12 +430,6 @@ def _shared_engine_worker(url: str, schema: str, results: Any) -> None:
     results.put(sorted(outcomes))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: two threads sharing one Engine with migrate=True run Alembic at the same time; "
-    "Alembic's module-global context/op proxies are not thread-safe and the process hangs. "
-    "store/schema.upgrade needs a process-wide lock",
-)
 def test_threads_sharing_an_engine_migrate_once(database_url: tuple[str, str | None]) -> None:
     """Run in a child process: without the fix it hangs, and killing it frees its locks."""
     url, schema = database_url
@@ -470,11 +453,6 @@ def test_threads_sharing_an_engine_migrate_once(database_url: tuple[str, str | N
     assert outcome == ["ok", "ok"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Repository.save_unit is UPDATE-then-INSERT; two callers registering the same new "
-    "unit at once both INSERT and the loser gets a raw IntegrityError (needs an upsert)",
-)
 def test_registering_the_same_new_unit_at_once(pg: tuple[str, str, Engine]) -> None:
     """Host processes seed the unit registry when they start, often at the same moment.
     Deterministic: each caller waits after its UPDATE found nothing until the other has too."""
