@@ -273,17 +273,17 @@ class Engine:
             self._repo.save_unit(conn, unit, self.clock.now())
         return unit
 
-    def unit(self, unit_id: str) -> Unit:
+    def unit(self, unit_id: str, *, connection: object | None = None) -> Unit:
         """The registry's record of ``unit_id``."""
-        with self._tx(None) as conn:
+        with self._tx(connection) as conn:
             found = self._repo.unit(conn, unit_id)
         if found is None:
             raise NotFound("unit", unit_id)
         return found
 
-    def units(self) -> list[Unit]:
+    def units(self, *, connection: object | None = None) -> list[Unit]:
         """Every registered unit, by id."""
-        with self._tx(None) as conn:
+        with self._tx(connection) as conn:
             return list(self._repo.units(conn))
 
     # --- reading --------------------------------------------------------------------------------
@@ -327,6 +327,7 @@ class Engine:
         campaign: str | None = None,
         after: str | None = None,
         limit: int = 100,
+        connection: object | None = None,
     ) -> Page:
         """A keyset page of tasks (oldest first), filtered by state, unit and campaign."""
         if state is not None:
@@ -338,7 +339,7 @@ class Engine:
             raise InvalidInput(
                 f"limit 必须在 1 到 {MAX_PAGE} 之间", f"limit must be between 1 and {MAX_PAGE}", field="limit"
             )
-        with self._tx(None) as conn:
+        with self._tx(connection) as conn:
             items = self._repo.page(
                 conn, state=state, unit=unit, campaign=campaign, after=after, limit=limit + 1
             )
@@ -346,10 +347,10 @@ class Engine:
         items = items[:limit]
         return Page(tuple(items), items[-1].id if more else None)
 
-    def allowed(self, task_id: str, actor: Actor) -> frozenset[str]:
+    def allowed(self, task_id: str, actor: Actor, *, connection: object | None = None) -> frozenset[str]:
         """The triggers ``actor`` may fire on the task in its current state (paths × roles; the
         四有四定 rules are checked when the action is attempted, against its payload)."""
-        task = self.get(task_id)
+        task = self.get(task_id, connection=connection)
         return frozenset(
             trigger
             for trigger in self.lifecycle.triggers_from(task.state.value)
@@ -839,12 +840,14 @@ class Engine:
         ]
         self._repo.add_outbox(conn, rows)
 
-    def pending_notifications(self, limit: int = 100) -> list[dict[str, Any]]:
+    def pending_notifications(
+        self, limit: int = 100, *, connection: object | None = None
+    ) -> list[dict[str, Any]]:
         """Outbox rows not yet delivered, oldest first (delivery arrives with the plugin issue)."""
-        with self._tx(None) as conn:
+        with self._tx(connection) as conn:
             return self._repo.pending_outbox(conn, limit)
 
-    def notifications(self, task_id: str) -> list[dict[str, Any]]:
+    def notifications(self, task_id: str, *, connection: object | None = None) -> list[dict[str, Any]]:
         """Every outbox row written for the task, oldest first."""
-        with self._tx(None) as conn:
+        with self._tx(connection) as conn:
             return self._repo.outbox_of(conn, task_id)

@@ -281,6 +281,10 @@ def test_a_host_transaction_on_a_fresh_in_memory_database() -> None:
         engine.register_unit("cgj", name="市城管局", leader="张三", connection=conn)
         task = assign_sample(engine, by=actors()["office"], connection=conn)
         assert engine.get(task.id, connection=conn).state is TaskState.ASSIGNED
+        assert [t.id for t in engine.tasks(connection=conn).items] == [task.id]
+        assert engine.allowed(task.id, actors()["staff"], connection=conn) == {"start"}
+        assert engine.unit("cgj", connection=conn).leader == "张三"
+        assert [r["recipient"] for r in engine.notifications(task.id, connection=conn)] == ["cgj"]
         tx.rollback()
         conn.close()
         with engine.sqlalchemy_engine.connect() as check:
