@@ -5,6 +5,8 @@
     campaignflow demo [--db PATH]
     campaignflow db upgrade --url URL [--prefix cf_] [--schema S]
     campaignflow db current --url URL [--prefix cf_] [--schema S]
+    campaignflow policy [--markdown]
+    campaignflow diagram
 
 A campaignflow error (a refusal, a schema problem, bad input) or a database error is printed in
 Chinese and English and the command exits with status 1; no traceback is shown for them.
@@ -24,6 +26,7 @@ from rich.text import Text
 from campaignflow.demo import run_demo
 from campaignflow.engine import Engine
 from campaignflow.errors import CampaignflowError, InvalidInput, RuleViolation
+from campaignflow.policy import render_policy
 from campaignflow.store.schema import HEAD
 
 __all__ = ["main"]
@@ -94,6 +97,27 @@ def demo(db_path: str) -> None:
     result = run_demo(db_path, console)
     console.print()
     console.print(Text(f"演示数据库 / demo database: {db_path}（{result.tasks} 个任务 / tasks）"))
+
+
+@main.command()
+@click.option("--markdown", is_flag=True, help="Markdown instead of plain text / 输出 Markdown")
+def policy(markdown: bool) -> None:
+    """Print the active policy in Chinese / 打印当前生效的政策：流转、角色、四有四定及扩展规则。"""
+    engine = Engine("sqlite://")
+    try:
+        click.echo(render_policy(engine, markdown=markdown), nl=False)
+    finally:
+        engine.close()
+
+
+@main.command()
+def diagram() -> None:
+    """Print the lifecycle as a Mermaid state diagram / 以 Mermaid 状态图打印任务流转。"""
+    engine = Engine("sqlite://")
+    try:
+        click.echo(engine.lifecycle.mermaid())
+    finally:
+        engine.close()
 
 
 @main.group()

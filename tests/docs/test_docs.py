@@ -23,8 +23,18 @@ MARKDOWN = [*sorted(DOCS.glob("*.md")), ROOT / "README.md"]
 _FENCE = re.compile(r"^```(\S*)\s*$")
 
 
+_SNIPPET = re.compile(r'^--8<-- "([^"]+)"\s*$')
+
+
+def _expand(line: str) -> str:
+    """A pymdownx snippet line (``--8<-- "docs/examples/x.py"``) stands for the file it includes."""
+    found = _SNIPPET.match(line)
+    return (ROOT / found.group(1)).read_text(encoding="utf-8").rstrip("\n") if found else line
+
+
 def blocks(path: Path, language: str) -> list[tuple[int, str]]:
-    """(first line number, code) of every fenced block in ``language``, in order."""
+    """(first line number, code) of every fenced block in ``language``, in order; snippet
+    includes are replaced by the file they name, so included examples run too."""
     found: list[tuple[int, str]] = []
     current: list[str] | None = None
     kind = start = None
@@ -39,7 +49,7 @@ def blocks(path: Path, language: str) -> list[tuple[int, str]]:
                 found.append((start, "\n".join(current) + "\n"))
             current = None
         else:
-            current.append(line)
+            current.append(_expand(line))
     assert current is None, f"{path.name}: a code block is never closed"
     return found
 
