@@ -60,6 +60,9 @@ The vocabulary (``[…]`` optional, ``/`` alternatives)::
     假如/当  创建办“市创卫办”将任务改派给“市卫生局”，理由为“…” / 未说明理由[，责任领导为“…”]
     假如/当  创建办“市创卫办”撤销任务，理由为“…” / 未说明理由
     假如/当  创建办“市创卫办”将任务归档
+    假如/当  创建办启用了证据库                              a LocalEvidenceStore for the dossier check
+    假如/当  佐证材料的文件已存入证据库 / 证据库中的佐证材料文件被改动
+    假如/当  本地生命周期允许将已交办的任务直接归档          a host lifecycle with a shortcut
     那么     操作成功
     那么     操作被拒绝：四有四定不符合 / 无权限 / 状态不允许 / 版本冲突 / 输入无效 / 找不到
     那么     拒绝理由包含“本单位的任务”
@@ -88,11 +91,14 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from campaignflow.clock import FixedClock
+from campaignflow.domain.lifecycle import Lifecycle, TransitionSpec
 from campaignflow.domain.model import Deployment, Inspection, Person, Plan, PlanStep, TaskState
 from campaignflow.domain.notifications import EVENT_ZH
 from campaignflow.domain.roles import Actor
+from campaignflow.domain.rules import BUILTIN_RULES
 from campaignflow.engine import Engine
 from campaignflow.errors import CampaignflowError, RuleViolation
+from campaignflow.store.evidence import LocalEvidenceStore
 from campaignflow.testing import DEMO_NOW, seed_units
 from campaignflow.testing.speccontext import (
     FIELDS,
@@ -492,6 +498,66 @@ def cancel(
 @_action(_ACTOR + r"将任务归档")
 def archive(cf_context: SpecContext, *, role: str | None, who: str | None, system: str | None) -> None:
     cf_context.engine.archive(cf_context.task.id, by=cf_context.actor(role, who, system))
+
+
+# --- 假如: the dossier's evidence store and a host lifecycle ---------------------------------------
+
+PHOTO = b"photo-after"
+"""The bytes behind the steps' sample evidence (``sample_evidence`` hashes them)."""
+
+
+def _rebuild(context: SpecContext, **changes: Any) -> None:
+    """The scenario's engine again, on the same database, clock and plugin rules, with ``changes``."""
+    old = context.engine
+    builtin = set(BUILTIN_RULES)
+    settings: dict[str, Any] = {
+        "clock": old.clock,
+        "timezone": old.timezone,
+        "table_prefix": old.tables.prefix,
+        "schema": old.tables.schema,
+        "lifecycle": old.lifecycle,
+        "rules": [rule for rule in old.rules.rules if rule not in builtin],
+        "evidence_store": old.evidence_store,
+    }
+    settings.update(changes)
+    context.engine = Engine(old.sqlalchemy_engine, **settings)
+
+
+@_setup(r"创建办启用了证据库")
+def with_evidence_store(cf_context: SpecContext, tmp_path: Path) -> None:
+    _rebuild(cf_context, evidence_store=LocalEvidenceStore(tmp_path / "证据库"))
+
+
+def _store(context: SpecContext) -> LocalEvidenceStore:
+    store = context.engine.evidence_store
+    if not isinstance(store, LocalEvidenceStore):
+        raise StepError("先写“假如 创建办启用了证据库” / enable the evidence store first")
+    return store
+
+
+@_setup(r"佐证材料的文件已存入证据库")
+def evidence_stored(cf_context: SpecContext) -> None:
+    _store(cf_context).put(PHOTO)
+
+
+@_setup(r"证据库中的佐证材料文件被改动")
+def evidence_altered(cf_context: SpecContext) -> None:
+    store = _store(cf_context)
+    name = store.put(PHOTO)
+    path = store.root / name[:2] / name
+    path.chmod(0o644)
+    path.write_bytes(PHOTO + b" (retouched)")
+
+
+@_setup(r"本地生命周期允许将已交办的任务直接归档")
+def archive_shortcut(cf_context: SpecContext) -> None:
+    specs = [spec for spec in cf_context.engine.lifecycle.specs if spec.trigger != "archive"]
+    sources = {"assigned", "verified"}
+    for spec in cf_context.engine.lifecycle.specs:
+        if spec.trigger == "archive":
+            sources.update(spec.sources)
+    specs.append(TransitionSpec("archive", tuple(sorted(sources)), TaskState.ARCHIVED.value))
+    _rebuild(cf_context, lifecycle=Lifecycle(specs))
 
 
 # --- 那么: refusals -----------------------------------------------------------------------------
