@@ -31,6 +31,7 @@ from campaignflow.errors import CampaignflowError as CampaignflowError
 from campaignflow.errors import CheckpointInvalid as CheckpointInvalid
 from campaignflow.errors import ConflictError as ConflictError
 from campaignflow.errors import DefinitionError as DefinitionError
+from campaignflow.errors import DossierError as DossierError
 from campaignflow.errors import EvidenceError as EvidenceError
 from campaignflow.errors import EvidenceNotFound as EvidenceNotFound
 from campaignflow.errors import InvalidEvidenceName as InvalidEvidenceName
@@ -60,6 +61,7 @@ __all__ = [
     "ConflictError",
     "DefinitionError",
     "Deployment",
+    "DossierError",
     "Engine",
     "Evidence",
     "EvidenceError",

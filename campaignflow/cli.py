@@ -7,6 +7,8 @@
     campaignflow db current --url URL [--prefix cf_] [--schema S]
     campaignflow audit verify --url URL [--task ID] [--checkpoint FILE (--key-file K | --anchor ROOT)]
     campaignflow audit checkpoint --url URL --out FILE [--key-file K]
+    campaignflow archive export --url URL --evidence-dir DIR (--task ID | --campaign C) --out PATH [--zip]
+    campaignflow archive check FOLDER
 
 A campaignflow error (a refusal, a schema problem, bad input) or a database error is printed in
 Chinese and English and the command exits with status 1; no traceback is shown for them.
@@ -24,8 +26,10 @@ from rich.console import Console
 from rich.text import Text
 
 from campaignflow.demo import run_demo
+from campaignflow.dossier import check_dossier, export_campaign, export_task
 from campaignflow.engine import Engine
 from campaignflow.errors import CampaignflowError, InvalidInput, RuleViolation
+from campaignflow.store.evidence import LocalEvidenceStore
 from campaignflow.store.schema import HEAD
 
 __all__ = ["main"]
@@ -279,3 +283,80 @@ def audit_checkpoint(url: str, prefix: str, schema: str | None, out: str, key_fi
     signed = "已签名 / signed" if summary.mac else "未签名，请保存锚点 / unsigned: keep the anchor"
     _stdout().print(Text(f"检查点 / checkpoint: {out}（{summary.count} 个任务 / tasks，{signed}）"))
     _stdout().print(Text(f"锚点 / anchor: {summary.anchor}"))
+
+
+# --- archive: export dossiers ---------------------------------------------------------------------
+
+
+@main.group("archive")
+def archive_group() -> None:
+    """Dossiers (专卷): export and check / 专卷导出与核验。"""
+
+
+@archive_group.command("export")
+@_database_options
+@click.option(
+    "--evidence-dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="the content-addressed evidence store / 证据库目录",
+)
+@click.option("--task", "task_id", default=None, help="one task's dossier / 导出单个任务的专卷")
+@click.option("--campaign", default=None, help="every archived task of a campaign / 导出整个创建活动")
+@click.option(
+    "--include-open", is_flag=True, help="with --campaign: tasks not archived yet too / 含未归档任务"
+)
+@click.option(
+    "--out", required=True, type=click.Path(), help="folder (or .zip with --zip) / 输出目录或 zip 文件"
+)
+@click.option("--zip", "as_zip", is_flag=True, help="write one zip file instead of a folder / 输出为 zip")
+def archive_export(
+    *,
+    url: str,
+    prefix: str,
+    schema: str | None,
+    evidence_dir: str,
+    task_id: str | None,
+    campaign: str | None,
+    include_open: bool,
+    out: str,
+    as_zip: bool,
+) -> None:
+    """Export dossiers filed by year and indicator / 按年度、指标导出专卷（清单、佐证文件、中文摘要）。"""
+    if (task_id is None) == (campaign is None):
+        raise click.UsageError("give exactly one of --task and --campaign")
+    store = LocalEvidenceStore(evidence_dir)
+    engine = _engine(url, prefix, schema, must_exist=True)
+    try:
+        if task_id is not None:
+            written = export_task(engine, task_id, out, evidence_store=store, as_zip=as_zip)
+            count = 1
+        else:
+            assert campaign is not None
+            count = len(
+                export_campaign(
+                    engine, campaign, out, evidence_store=store, as_zip=as_zip, include_open=include_open
+                )
+            )
+            written = Path(out)
+    finally:
+        engine.close()
+    _stdout().print(Text(f"已导出 {count} 份专卷 / exported {count} dossier(s): {written}"))
+
+
+@archive_group.command("check")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+def archive_check(folder: str) -> None:
+    """Check one exported dossier from its files alone / 仅凭导出文件核验一份专卷。
+
+    Exit status 0: every evidence hash and the history chain hold; 2: problems, listed.
+    """
+    problems = check_dossier(folder)
+    if not problems:
+        _stdout().print(Text(f"专卷完整 / dossier intact: {folder}"))
+        return
+    console = _stderr()
+    console.print(Text(f"专卷有问题 / dossier problems: {folder}", style="bold red"))
+    for problem in problems:
+        console.print(Text(f"  • {problem}"))
+    raise click.exceptions.Exit(EXIT_TAMPERED)

@@ -8,6 +8,7 @@ The tree::
     ├── DefinitionError                  a lifecycle / rule / configuration mistake (programmer error)
     ├── SchemaNotReady                   the database is not migrated to the library's schema
     ├── CheckpointInvalid                a history checkpoint file is malformed, forged or unsigned
+    ├── DossierError                     a dossier cannot be built (e.g. the task's history is broken)
     ├── EvidenceError                    the evidence store cannot produce a file as recorded
     │   └── EvidenceNotFound (LookupError)   no file with that sha256 in the store
     ├── NotFound (LookupError)           no task / unit with that id
@@ -35,6 +36,7 @@ __all__ = [
     "CheckpointInvalid",
     "ConflictError",
     "DefinitionError",
+    "DossierError",
     "EvidenceError",
     "EvidenceNotFound",
     "InvalidEvidenceName",
@@ -113,6 +115,12 @@ class CheckpointInvalid(CampaignflowError):
     or given without the key or anchor that would make it trustworthy."""
 
     code = "checkpoint_invalid"
+
+
+class DossierError(CampaignflowError):
+    """A dossier (专卷) cannot be built: the task's history fails verification."""
+
+    code = "dossier_error"
 
 
 class EvidenceError(CampaignflowError):

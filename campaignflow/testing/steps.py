@@ -55,7 +55,7 @@ The vocabulary (``[…]`` optional, ``/`` alternatives)::
                ，佐证材料注明的时间晚于当前时间
     假如/当  督查验收“市卫生局”验收通过                     with a record from its own unit
                ，附“市卫生局”的检查记录 / 附责任单位自己的检查记录 / 未附检查记录
-               ，检查记录未写明检查人 / 检查时间晚于当前时间
+               ，检查记录未写明检查人 / 检查时间晚于当前时间 / 暗访 / 检查人为“…”
     假如/当  督查验收“市卫生局”验收不通过，理由为“…” / 未说明理由   (one of the two required)
     假如/当  创建办“市创卫办”将任务改派给“市卫生局”，理由为“…” / 未说明理由[，责任领导为“…”]
     假如/当  创建办“市创卫办”撤销任务，理由为“…” / 未说明理由
@@ -63,6 +63,9 @@ The vocabulary (``[…]`` optional, ``/`` alternatives)::
     假如/当  创建办启用了证据库                              a LocalEvidenceStore for the dossier check
     假如/当  佐证材料的文件已存入证据库 / 证据库中的佐证材料文件被改动
     假如/当  本地生命周期允许将已交办的任务直接归档          a host lifecycle with a shortcut
+    假如/当  创建办导出任务专卷                              export_task into a temporary folder
+    那么     专卷中出现“…” / 专卷中不出现“…”                 manifest.json and summary.html
+    那么     专卷核验无误                                    check_dossier finds nothing
     那么     操作成功
     那么     操作被拒绝：四有四定不符合 / 无权限 / 状态不允许 / 版本冲突 / 输入无效 / 找不到
     那么     拒绝理由包含“本单位的任务”
@@ -96,6 +99,7 @@ from campaignflow.domain.model import Deployment, Inspection, Person, Plan, Plan
 from campaignflow.domain.notifications import EVENT_ZH
 from campaignflow.domain.roles import Actor
 from campaignflow.domain.rules import BUILTIN_RULES
+from campaignflow.dossier import check_dossier, export_task
 from campaignflow.engine import Engine
 from campaignflow.errors import CampaignflowError, RuleViolation
 from campaignflow.store.evidence import LocalEvidenceStore
@@ -416,7 +420,8 @@ def submit_self_check(
 
 
 _RECORD_CLAUSES = (
-    "附“…”的检查记录、附责任单位自己的检查记录、未附检查记录、检查记录未写明检查人、检查时间晚于当前时间"
+    "附“…”的检查记录、附责任单位自己的检查记录、未附检查记录、检查记录未写明检查人、检查时间晚于当前时间、"
+    "暗访、检查人为“…”"
 )
 
 
@@ -435,6 +440,10 @@ def _record(clauses: list[str], context: SpecContext, actor: Actor, step: str) -
             record = attrs.evolve(record or context.inspection(actor.unit), inspected_at=later)
         elif found := re.fullmatch(r"附“([^”]+)”的检查记录", clause):
             record = context.inspection(context.unit_id(found.group(1)))
+        elif clause == "暗访":
+            record = attrs.evolve(record or context.inspection(actor.unit), covert=True)
+        elif (name := quoted(clause, "检查人为")) is not None:
+            record = attrs.evolve(record or context.inspection(actor.unit), inspector=name)
         else:
             raise _unknown(clause, step, _RECORD_CLAUSES)
     return record
@@ -558,6 +567,34 @@ def archive_shortcut(cf_context: SpecContext) -> None:
             sources.update(spec.sources)
     specs.append(TransitionSpec("archive", tuple(sorted(sources)), TaskState.ARCHIVED.value))
     _rebuild(cf_context, lifecycle=Lifecycle(specs))
+
+
+@_action(r"创建办导出任务专卷")
+def export_dossier(cf_context: SpecContext, tmp_path: Path) -> None:
+    out = tmp_path / "专卷导出"
+    cf_context.dossier = export_task(cf_context.engine, cf_context.task.id, out)
+
+
+def _dossier_text(context: SpecContext) -> str:
+    if context.dossier is None:
+        raise StepError("先写“当 创建办导出任务专卷” / export a dossier first")
+    return "".join(
+        (context.dossier / name).read_text(encoding="utf-8") for name in ("manifest.json", "summary.html")
+    )
+
+
+@_check(r"专卷中(?P<negated>不)?出现“(?P<text>[^”]+)”")
+def dossier_mentions(cf_context: SpecContext, *, negated: str | None, text: str) -> None:
+    found = text in _dossier_text(cf_context)
+    assert found != bool(negated), f"专卷中{'仍' if negated else '没有'}出现“{text}”"
+
+
+@_check(r"专卷核验无误")
+def dossier_checks(cf_context: SpecContext) -> None:
+    _dossier_text(cf_context)
+    assert cf_context.dossier is not None
+    problems = check_dossier(cf_context.dossier)
+    assert problems == [], f"专卷核验发现问题：{problems}"
 
 
 # --- 那么: refusals -----------------------------------------------------------------------------

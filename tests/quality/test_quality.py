@@ -40,6 +40,7 @@ PUBLIC_API = [
     "ConflictError",
     "DefinitionError",
     "Deployment",
+    "DossierError",
     "Engine",
     "Evidence",
     "EvidenceError",
