@@ -5,6 +5,8 @@ The public surface is re-exported here; everything else is an implementation det
 
 from campaignflow.clock import FixedClock as FixedClock
 from campaignflow.clock import SystemClock as SystemClock
+from campaignflow.domain.audit import AuditReport as AuditReport
+from campaignflow.domain.audit import ChainBreak as ChainBreak
 from campaignflow.domain.clock import Clock as Clock
 from campaignflow.domain.lifecycle import Lifecycle as Lifecycle
 from campaignflow.domain.lifecycle import TransitionSpec as TransitionSpec
@@ -26,8 +28,13 @@ from campaignflow.engine import Engine as Engine
 from campaignflow.engine import Page as Page
 from campaignflow.errors import ActionRefused as ActionRefused
 from campaignflow.errors import CampaignflowError as CampaignflowError
+from campaignflow.errors import CheckpointInvalid as CheckpointInvalid
 from campaignflow.errors import ConflictError as ConflictError
 from campaignflow.errors import DefinitionError as DefinitionError
+from campaignflow.errors import DossierError as DossierError
+from campaignflow.errors import EvidenceError as EvidenceError
+from campaignflow.errors import EvidenceNotFound as EvidenceNotFound
+from campaignflow.errors import InvalidEvidenceName as InvalidEvidenceName
 from campaignflow.errors import InvalidInput as InvalidInput
 from campaignflow.errors import InvalidTransition as InvalidTransition
 from campaignflow.errors import Missing as Missing
@@ -35,6 +42,9 @@ from campaignflow.errors import NotFound as NotFound
 from campaignflow.errors import PermissionDenied as PermissionDenied
 from campaignflow.errors import RuleViolation as RuleViolation
 from campaignflow.errors import SchemaNotReady as SchemaNotReady
+from campaignflow.store.audit import Checkpoint as Checkpoint
+from campaignflow.store.evidence import EvidenceStore as EvidenceStore
+from campaignflow.store.evidence import LocalEvidenceStore as LocalEvidenceStore
 
 __version__ = "0.1.0"
 
@@ -42,19 +52,29 @@ __all__ = [
     "ActionContext",
     "ActionRefused",
     "Actor",
+    "AuditReport",
     "CampaignflowError",
+    "ChainBreak",
+    "Checkpoint",
+    "CheckpointInvalid",
     "Clock",
     "ConflictError",
     "DefinitionError",
     "Deployment",
+    "DossierError",
     "Engine",
     "Evidence",
+    "EvidenceError",
+    "EvidenceNotFound",
+    "EvidenceStore",
     "FixedClock",
     "HistoryEntry",
     "Inspection",
+    "InvalidEvidenceName",
     "InvalidInput",
     "InvalidTransition",
     "Lifecycle",
+    "LocalEvidenceStore",
     "Missing",
     "NotFound",
     "Page",

@@ -7,6 +7,10 @@
     campaignflow db current --url URL [--prefix cf_] [--schema S]
     campaignflow policy [--markdown]
     campaignflow diagram
+    campaignflow audit verify --url URL [--task ID] [--checkpoint FILE (--key-file K | --anchor ROOT)]
+    campaignflow audit checkpoint --url URL --out FILE [--key-file K]
+    campaignflow archive export --url URL --evidence-dir DIR (--task ID | --campaign C) --out PATH [--zip]
+    campaignflow archive check FOLDER
 
 A campaignflow error (a refusal, a schema problem, bad input) or a database error is printed in
 Chinese and English and the command exits with status 1; no traceback is shown for them.
@@ -24,9 +28,11 @@ from rich.console import Console
 from rich.text import Text
 
 from campaignflow.demo import run_demo
+from campaignflow.dossier import check_dossier, export_campaign, export_task
 from campaignflow.engine import Engine
 from campaignflow.errors import CampaignflowError, InvalidInput, RuleViolation
 from campaignflow.policy import render_policy
+from campaignflow.store.evidence import LocalEvidenceStore
 from campaignflow.store.schema import HEAD
 
 __all__ = ["main"]
@@ -184,3 +190,197 @@ def current(url: str, prefix: str, schema: str | None) -> None:
     else:
         text = f"当前结构版本 / current schema revision: {revision} (head is {HEAD})"
     _stdout().print(Text(text))
+
+
+# --- audit: verify hash chains and checkpoints ---------------------------------------------------
+
+EXIT_TAMPERED = 2
+
+
+def _read_key(path: str | None) -> bytes | None:
+    """The signing key from the file the operator names (never from the environment); a trailing
+    newline an editor added is not part of the key."""
+    if path is None:
+        return None
+    try:
+        return Path(path).read_bytes().rstrip(b"\r\n")
+    except OSError as error:
+        raise InvalidInput(
+            f"无法读取密钥文件 {path}：{error.strerror}",
+            f"cannot read the key file {path}: {error.strerror}",
+            field="key_file",
+        ) from None
+
+
+@main.group()
+def audit() -> None:
+    """Verify the tamper-evident history / 校验任务历史是否被篡改。"""
+
+
+@audit.command("verify")
+@_database_options
+@click.option("--task", "task_id", default=None, help="only this task / 只校验这一任务")
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="a checkpoint file from `audit checkpoint` / 检查点文件",
+)
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="the checkpoint's signing key / 签名密钥文件",
+)
+@click.option("--anchor", default=None, help="the root a third party kept / 第三方保存的锚点（根哈希）")
+def audit_verify(
+    *,
+    url: str,
+    prefix: str,
+    schema: str | None,
+    task_id: str | None,
+    checkpoint: str | None,
+    key_file: str | None,
+    anchor: str | None,
+) -> None:
+    """Recompute every hash chain (and check a signed checkpoint) / 重算哈希链并核对检查点。
+
+    Exit status 0: intact; 2: tampering found (the first broken row of each task is listed);
+    1: an error (e.g. a checkpoint that cannot be trusted).
+    """
+    key = _read_key(key_file)
+    engine = _engine(url, prefix, schema, must_exist=True)
+    try:
+        if task_id is not None:
+            if checkpoint is not None:
+                raise click.UsageError("--task and --checkpoint cannot be combined")
+            seq = engine.verify_history(task_id)
+            if seq is None:
+                _stdout().print(Text(f"任务 {task_id} 的历史完整 / history intact"))
+                return
+            where = "链头 / head" if seq == -1 else f"第 {seq} 条 / seq {seq}"
+            _stderr().print(Text(f"任务 {task_id} 的历史在{where}处断开 / chain broken", style="bold red"))
+            raise click.exceptions.Exit(EXIT_TAMPERED)
+        report = engine.verify_history(checkpoint=checkpoint, key=key, anchor=anchor)
+    finally:
+        engine.close()
+    covered = (
+        f"，检查点覆盖 {report.checkpointed_tasks} 个任务 / checkpoint covers {report.checkpointed_tasks}"
+        if report.checkpoint_root
+        else ""
+    )
+    summary = f"{report.tasks} 个任务，{report.entries} 条历史 / tasks, history rows{covered}"
+    if report.ok:
+        _stdout().print(Text(f"历史完整 / history intact: {summary}"))
+        return
+    console = _stderr()
+    console.print(
+        Text(f"发现篡改 / tampering found: {report.broken_tasks} 个任务 / tasks; {summary}", style="bold red")
+    )
+    for found in report.breaks:
+        console.print(Text(f"  • {found}"))
+    raise click.exceptions.Exit(EXIT_TAMPERED)
+
+
+@audit.command("checkpoint")
+@_database_options
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False), help="checkpoint file to write / 输出文件"
+)
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="HMAC key kept away from the database / 签名密钥文件（不存放在数据库中）",
+)
+def audit_checkpoint(url: str, prefix: str, schema: str | None, out: str, key_file: str | None) -> None:
+    """Sign every task's history head now / 为所有任务的当前链头生成签名检查点。
+
+    Prints the anchor line: give it to a third party (or publish it) to keep.
+    """
+    key = _read_key(key_file)
+    engine = _engine(url, prefix, schema, must_exist=True)
+    try:
+        summary = engine.checkpoint(out, key=key)
+    finally:
+        engine.close()
+    signed = "已签名 / signed" if summary.mac else "未签名，请保存锚点 / unsigned: keep the anchor"
+    _stdout().print(Text(f"检查点 / checkpoint: {out}（{summary.count} 个任务 / tasks，{signed}）"))
+    _stdout().print(Text(f"锚点 / anchor: {summary.anchor}"))
+
+
+# --- archive: export dossiers ---------------------------------------------------------------------
+
+
+@main.group("archive")
+def archive_group() -> None:
+    """Dossiers (专卷): export and check / 专卷导出与核验。"""
+
+
+@archive_group.command("export")
+@_database_options
+@click.option(
+    "--evidence-dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="the content-addressed evidence store / 证据库目录",
+)
+@click.option("--task", "task_id", default=None, help="one task's dossier / 导出单个任务的专卷")
+@click.option("--campaign", default=None, help="every archived task of a campaign / 导出整个创建活动")
+@click.option(
+    "--include-open", is_flag=True, help="with --campaign: tasks not archived yet too / 含未归档任务"
+)
+@click.option(
+    "--out", required=True, type=click.Path(), help="folder (or .zip with --zip) / 输出目录或 zip 文件"
+)
+@click.option("--zip", "as_zip", is_flag=True, help="write one zip file instead of a folder / 输出为 zip")
+def archive_export(
+    *,
+    url: str,
+    prefix: str,
+    schema: str | None,
+    evidence_dir: str,
+    task_id: str | None,
+    campaign: str | None,
+    include_open: bool,
+    out: str,
+    as_zip: bool,
+) -> None:
+    """Export dossiers filed by year and indicator / 按年度、指标导出专卷（清单、佐证文件、中文摘要）。"""
+    if (task_id is None) == (campaign is None):
+        raise click.UsageError("give exactly one of --task and --campaign")
+    store = LocalEvidenceStore(evidence_dir)
+    engine = _engine(url, prefix, schema, must_exist=True)
+    try:
+        if task_id is not None:
+            written = export_task(engine, task_id, out, evidence_store=store, as_zip=as_zip)
+            count = 1
+        else:
+            assert campaign is not None
+            count = len(
+                export_campaign(
+                    engine, campaign, out, evidence_store=store, as_zip=as_zip, include_open=include_open
+                )
+            )
+            written = Path(out)
+    finally:
+        engine.close()
+    _stdout().print(Text(f"已导出 {count} 份专卷 / exported {count} dossier(s): {written}"))
+
+
+@archive_group.command("check")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+def archive_check(folder: str) -> None:
+    """Check one exported dossier from its files alone / 仅凭导出文件核验一份专卷。
+
+    Exit status 0: every evidence hash and the history chain hold; 2: problems, listed.
+    """
+    problems = check_dossier(folder)
+    if not problems:
+        _stdout().print(Text(f"专卷完整 / dossier intact: {folder}"))
+        return
+    console = _stderr()
+    console.print(Text(f"专卷有问题 / dossier problems: {folder}", style="bold red"))
+    for problem in problems:
+        console.print(Text(f"  • {problem}"))
+    raise click.exceptions.Exit(EXIT_TAMPERED)

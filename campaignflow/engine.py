@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import os
 import threading
+import typing
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta, tzinfo
@@ -21,8 +22,9 @@ import attrs
 import sqlalchemy as sa
 
 from campaignflow.clock import SystemClock
+from campaignflow.domain.audit import AuditReport
 from campaignflow.domain.clock import Clock
-from campaignflow.domain.history import GENESIS, entry_hash, first_break
+from campaignflow.domain.history import GENESIS, entry_hash
 from campaignflow.domain.labels import TRIGGER_ZH
 from campaignflow.domain.lifecycle import NEW, Lifecycle, default_lifecycle
 from campaignflow.domain.model import (
@@ -38,7 +40,7 @@ from campaignflow.domain.model import (
 )
 from campaignflow.domain.notifications import EVENT_ZH, recipients
 from campaignflow.domain.roles import PERMISSIONS, Actor, permission_problem
-from campaignflow.domain.rules import ActionContext, Rule, RuleSet, default_rules
+from campaignflow.domain.rules import ActionContext, Rule, RuleSet, default_rules, dossier_files
 from campaignflow.domain.serial import (
     deployment_to_json,
     dt_from_json,
@@ -57,8 +59,11 @@ from campaignflow.errors import (
     RuleViolation,
     SchemaNotReady,
 )
+from campaignflow.store import audit as auditing
 from campaignflow.store import database as connecting
 from campaignflow.store import schema
+from campaignflow.store.audit import Checkpoint
+from campaignflow.store.evidence import EvidenceStore, evidence_status
 from campaignflow.store.repository import Repository
 from campaignflow.store.tables import build_tables
 
@@ -128,6 +133,7 @@ class Engine:
         migrate: bool | None = None,
         lifecycle: Lifecycle | None = None,
         rules: Iterable[Rule] = (),
+        evidence_store: EvidenceStore | None = None,
     ) -> None:
         self._sa = database if isinstance(database, sa.Engine) else connecting.connect(database)
         self.clock: Clock = clock if clock is not None else SystemClock()
@@ -144,6 +150,13 @@ class Engine:
         self._last_id = 0
         self._auto_migrate = migrate if migrate is not None else self._sa.dialect.name == "sqlite"
         self._schema_ok = False
+        if evidence_store is not None and not isinstance(evidence_store, EvidenceStore):
+            raise InvalidInput(
+                "evidence_store 必须实现 put/open/contains",
+                "evidence_store must implement put/open/contains (EvidenceStore)",
+                field="evidence_store",
+            )
+        self.evidence_store: EvidenceStore | None = evidence_store
 
     # --- set-up ---------------------------------------------------------------------------------
 
@@ -303,21 +316,67 @@ class Engine:
                 raise NotFound("task", task_id)
             return self._repo.history(conn, task_id)
 
-    def verify_history(self, task_id: str) -> int | None:
-        """Recompute the task's hash chain: the seq of the first broken entry, -1 if the head on
-        the task row disagrees (e.g. the last entry was deleted), or None if the chain holds."""
+    @typing.overload
+    def verify_history(self, task_id: str) -> int | None: ...
+    @typing.overload
+    def verify_history(
+        self,
+        task_id: None = None,
+        *,
+        checkpoint: str | os.PathLike[str] | None = None,
+        key: bytes | None = None,
+        anchor: str | None = None,
+        max_breaks: int = 100,
+    ) -> AuditReport: ...
+    def verify_history(
+        self,
+        task_id: str | None = None,
+        *,
+        checkpoint: str | os.PathLike[str] | None = None,
+        key: bytes | None = None,
+        anchor: str | None = None,
+        max_breaks: int = 100,
+    ) -> int | AuditReport | None:
+        """Recompute hash chains (see :mod:`campaignflow.store.audit`).
+
+        With ``task_id``: that task's chain, as before: the seq of the first broken entry, -1 if
+        the head on the task row disagrees (e.g. the last entry was deleted), or None if it holds.
+        Without: every chain in the database, streamed in constant memory, as an
+        :class:`AuditReport` naming the first broken row of each broken task; with ``checkpoint``
+        (a file from :meth:`checkpoint`) and its ``key`` and/or ``anchor``, a chain rewritten
+        since the checkpoint is caught too.
+        """
         self._ready()
         with self._sa.connect() as conn:
             if conn.dialect.name == "postgresql":
-                # One snapshot for the head and the chain: under READ COMMITTED a step committed
-                # between the two reads would look like a deleted last entry (-1).
+                # One snapshot for the heads and the chains: under READ COMMITTED a step committed
+                # between the two reads would look like a deleted last entry.
                 conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
-                task = self._repo.load(conn, task_id)
-                if task is None:
-                    raise NotFound("task", task_id)
-                entries = self._repo.history(conn, task_id)
-        return first_break(entries, task.history_head)
+                if task_id is not None:
+                    if self._repo.load(conn, task_id) is None:
+                        raise NotFound("task", task_id)
+                    return auditing.task_break(conn, self.tables, self.timezone, task_id)
+                return auditing.verify(
+                    conn,
+                    self.tables,
+                    self.timezone,
+                    checkpoint=checkpoint,
+                    key=key,
+                    anchor=anchor,
+                    max_breaks=max_breaks,
+                )
+
+    def checkpoint(self, path: str | os.PathLike[str], *, key: bytes | None) -> Checkpoint:
+        """Write every task's history head, their Merkle root and its HMAC under ``key`` (which the
+        database never holds) to ``path``; keep the file, and give ``Checkpoint.anchor`` to a third
+        party. ``key=None`` writes an unsigned checkpoint, trustworthy only through its anchor."""
+        self._ready()
+        with self._sa.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                return auditing.checkpoint(conn, self.tables, path, key=key, now=self.clock.now())
 
     def tasks(
         self,
@@ -647,8 +706,27 @@ class Engine:
         )
 
     def archive(self, task_id: str, *, by: Actor, connection: object | None = None) -> Task:
-        """归档立卷: the office files a verified task."""
-        return self._act("archive", task_id, by, connection, context={}, change=lambda t, _: {}, payload={})
+        """归档立卷: the office files a verified task whose dossier is complete (专卷齐全): its 四有
+        records, and with an ``evidence_store`` every evidence file present with its recorded hash."""
+        store = self.evidence_store
+        # Hash the files before the transaction (SQLite holds its write lock for the whole of it);
+        # files added since (a verification that raced in) are hashed inside, from the task read there.
+        early: dict[str, str] = {}
+        if store is not None and isinstance(task_id, str):
+            with contextlib.suppress(NotFound):
+                early.update(evidence_status(store, dossier_files(self.get(task_id, connection=connection))))
+
+        def files(conn: sa.Connection) -> dict[str, Any]:
+            if store is None:
+                return {}
+            task = self._repo.load(conn, task_id)
+            names = dossier_files(task) if task is not None else ()
+            late = evidence_status(store, [name for name in names if name not in early])
+            return {"evidence_files": {name: early.get(name) or late[name] for name in names}}
+
+        return self._act(
+            "archive", task_id, by, connection, context=files, change=lambda t, _: {}, payload={}
+        )
 
     def reassign(
         self,

@@ -4,8 +4,13 @@ The tree::
 
     CampaignflowError
     ├── InvalidInput (ValueError)        bad argument: wrong type, malformed hash, naive datetime …
+    │   └── InvalidEvidenceName          an evidence name that is not a sha256 (``..``, a path …)
     ├── DefinitionError                  a lifecycle / rule / configuration mistake (programmer error)
     ├── SchemaNotReady                   the database is not migrated to the library's schema
+    ├── CheckpointInvalid                a history checkpoint file is malformed, forged or unsigned
+    ├── DossierError                     a dossier cannot be built (e.g. the task's history is broken)
+    ├── EvidenceError                    the evidence store cannot produce a file as recorded
+    │   └── EvidenceNotFound (LookupError)   no file with that sha256 in the store
     ├── NotFound (LookupError)           no task / unit with that id
     └── ActionRefused                    the action was refused; nothing was written
         ├── RuleViolation                四有四定 items missing (``.missing`` lists every one)
@@ -28,8 +33,13 @@ import attrs
 __all__ = [
     "ActionRefused",
     "CampaignflowError",
+    "CheckpointInvalid",
     "ConflictError",
     "DefinitionError",
+    "DossierError",
+    "EvidenceError",
+    "EvidenceNotFound",
+    "InvalidEvidenceName",
     "InvalidInput",
     "InvalidTransition",
     "Missing",
@@ -92,6 +102,43 @@ class SchemaNotReady(CampaignflowError):
     """The database has not been migrated to the schema this version of the library needs."""
 
     code = "schema_not_ready"
+
+
+class InvalidEvidenceName(InvalidInput):
+    """An evidence store was asked for a name that is not a 64-hex sha256 (a path, ``..`` …)."""
+
+    code = "invalid_evidence_name"
+
+
+class CheckpointInvalid(CampaignflowError):
+    """A history checkpoint cannot be trusted: malformed, truncated, edited, signed with another key,
+    or given without the key or anchor that would make it trustworthy."""
+
+    code = "checkpoint_invalid"
+
+
+class DossierError(CampaignflowError):
+    """A dossier (专卷) cannot be built: the task's history fails verification."""
+
+    code = "dossier_error"
+
+
+class EvidenceError(CampaignflowError):
+    """The evidence store cannot produce a file as it was recorded (missing, or its bytes changed)."""
+
+    code = "evidence_error"
+
+
+class EvidenceNotFound(EvidenceError, LookupError):
+    """No file with that sha256 in the evidence store."""
+
+    code = "evidence_not_found"
+
+    def __init__(self, sha256: str) -> None:
+        self.sha256 = sha256
+        super().__init__(
+            f"证据库中没有文件 {sha256}", f"no evidence file {sha256} in the store", sha256=sha256
+        )
 
 
 class NotFound(CampaignflowError, LookupError):

@@ -80,6 +80,13 @@ def _is_str(_inst: object, attribute: attrs.Attribute[Any], value: object) -> No
         )
 
 
+def _is_bool(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, bool):
+        raise InvalidInput(
+            f"{attribute.name} 必须是 True 或 False", f"{attribute.name} must be a bool", field=attribute.name
+        )
+
+
 def _is_date(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, date) or isinstance(value, datetime):
         raise InvalidInput(
@@ -222,6 +229,8 @@ class Inspection:
     inspected_at: datetime = attrs.field(validator=_aware)
     conclusion: str = attrs.field(default="", validator=_is_str)
     evidence: tuple[Evidence, ...] = attrs.field(default=(), converter=_evidence)
+    covert: bool = attrs.field(default=False, validator=_is_bool)
+    """暗访: the inspector's identity is redacted wherever the record leaves the engine in a dossier."""
 
 
 @attrs.frozen

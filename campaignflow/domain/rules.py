@@ -15,13 +15,21 @@ item at once. So each rule here is a small pure check that returns the items it 
 | 有整改 | ``has_rectification``, ``evidence_time``                 | submit_self_check      |
 | 有检查 | ``has_inspection``, ``has_inspection_independent``, ``inspection_time`` | pass_verification |
 | 说明理由 | ``reason_required``                                   | fail_verification, reassign, cancel |
+| 专卷齐全 | ``dossier_plan``, ``dossier_deployment``, ``dossier_rectification``,
+             ``dossier_inspection``, ``dossier_evidence_missing``, ``dossier_evidence_mismatch`` | archive |
+
+专卷齐全 (a complete dossier, checked before archiving): the four 有 records are on the task (the
+default lifecycle already makes them necessary on the way to ``verified``; a host lifecycle with a
+shortcut to ``archive`` does not), and, when the engine has an evidence store, every evidence file
+the task recorded (rectification and inspection evidence) is in the store and its bytes still hash
+to the sha256 recorded. Without an evidence store the files are not checked.
 
 Whitespace counts as blank everywhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta, tzinfo
 
 import attrs
@@ -29,7 +37,15 @@ import attrs
 from campaignflow.domain.model import Deployment, Evidence, Inspection, Plan, Task, Unit
 from campaignflow.errors import DefinitionError, Missing
 
-__all__ = ["CATALOGUE", "ActionContext", "Rule", "RuleSet", "default_rules", "missing"]
+__all__ = [
+    "CATALOGUE",
+    "ActionContext",
+    "Rule",
+    "RuleSet",
+    "default_rules",
+    "dossier_files",
+    "missing",
+]
 
 # code -> (rule label, Chinese message, English message). One catalogue: hosts match on the code.
 CATALOGUE: dict[str, tuple[str, str, str]] = {
@@ -85,6 +101,28 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
         "a reassignment must move the task to another unit",
     ),
     "reason_required": ("说明理由", "此操作必须说明理由", "this action requires a reason"),
+    "dossier_plan": ("专卷齐全", "专卷缺少整改计划（有计划）", "the dossier lacks the rectification plan"),
+    "dossier_deployment": ("专卷齐全", "专卷缺少人员布置（有布置）", "the dossier lacks the deployment"),
+    "dossier_rectification": (
+        "专卷齐全",
+        "专卷缺少整改佐证材料（有整改）",
+        "the dossier lacks rectification evidence",
+    ),
+    "dossier_inspection": (
+        "专卷齐全",
+        "专卷缺少检查验收记录（有检查）",
+        "the dossier lacks the inspection record",
+    ),
+    "dossier_evidence_missing": (
+        "专卷齐全",
+        "佐证材料文件不在证据库中",
+        "evidence files are missing from the evidence store",
+    ),
+    "dossier_evidence_mismatch": (
+        "专卷齐全",
+        "证据库中的佐证材料文件与登记的哈希不符（原件与电子记录不一致）",
+        "evidence files in the store no longer match their recorded sha256",
+    ),
 }
 
 
@@ -119,6 +157,9 @@ class ActionContext:
     inspection: Inspection | None = None
     inspection_unit: Unit | None = None  # the registry's record of inspection.inspector_unit
     reason: str | None = None
+    # sha256 -> "ok" | "missing" | "mismatch" for every evidence file of the task (archive only);
+    # None when the engine has no evidence store to look in.
+    evidence_files: Mapping[str, str] | None = None
 
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.timezone).date()
@@ -269,6 +310,40 @@ def _reason(ctx: ActionContext) -> Iterable[Missing]:
         yield missing("reason_required", "reason")
 
 
+def _dossier(ctx: ActionContext) -> Iterable[Missing]:
+    task = ctx.task
+    assert task is not None, "archive is always on an existing task"
+    if task.plan is None or not task.plan.steps:
+        yield missing("dossier_plan", "plan")
+    if task.deployment is None or not task.deployment.people:
+        yield missing("dossier_deployment", "deployment")
+    if not task.evidence:
+        yield missing("dossier_rectification", "evidence")
+    if task.inspection is None:
+        yield missing("dossier_inspection", "inspection")
+    files = ctx.evidence_files
+    if files is None:
+        return
+    for code, status in (("dossier_evidence_missing", "missing"), ("dossier_evidence_mismatch", "mismatch")):
+        names = sorted(name for name, found in files.items() if found == status)
+        if names:
+            item = missing(code, "evidence")
+            shown = "、".join(name[:12] for name in names)
+            yield attrs.evolve(
+                item,
+                message_zh=f"{item.message_zh}：{shown}",
+                message_en=f"{item.message_en}: {', '.join(name[:12] for name in names)}",
+            )
+
+
+def dossier_files(task: Task) -> tuple[str, ...]:
+    """The sha256 of every evidence file a task's dossier holds (rectification, then inspection)."""
+    found = [item.sha256 for item in task.evidence]
+    if task.inspection is not None:
+        found += [item.sha256 for item in task.inspection.evidence]
+    return tuple(dict.fromkeys(found))
+
+
 def _rule(name: str, triggers: set[str], check: Check, *codes: str) -> Rule:
     return Rule(name, frozenset(triggers), check, frozenset(codes))
 
@@ -295,6 +370,17 @@ BUILTIN_RULES: tuple[Rule, ...] = (
         "inspection_time",
     ),
     _rule("说明理由", {"fail_verification", "reassign", "cancel"}, _reason, "reason_required"),
+    _rule(
+        "专卷齐全",
+        {"archive"},
+        _dossier,
+        "dossier_plan",
+        "dossier_deployment",
+        "dossier_rectification",
+        "dossier_inspection",
+        "dossier_evidence_missing",
+        "dossier_evidence_mismatch",
+    ),
 )
 
 

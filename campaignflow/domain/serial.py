@@ -87,13 +87,16 @@ def evidence_from_json(data: Mapping[str, Any]) -> Evidence:
 
 
 def inspection_to_json(record: Inspection) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "inspector": record.inspector,
         "inspector_unit": record.inspector_unit,
         "inspected_at": dt_to_json(record.inspected_at),
         "conclusion": record.conclusion,
         "evidence": [evidence_to_json(e) for e in record.evidence],
     }
+    if record.covert:  # written only when set: records from before the flag keep their shape
+        data["covert"] = True
+    return data
 
 
 def inspection_from_json(data: Mapping[str, Any]) -> Inspection:
@@ -103,4 +106,5 @@ def inspection_from_json(data: Mapping[str, Any]) -> Inspection:
         inspected_at=dt_from_json(data["inspected_at"]),
         conclusion=data.get("conclusion", ""),
         evidence=[evidence_from_json(e) for e in data.get("evidence", [])],
+        covert=bool(data.get("covert", False)),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -190,6 +191,7 @@ class SpecContext:
     error: CampaignflowError | None = None
     error_checked: bool = True
     before: Before | None = None
+    dossier: Path | None = None  # the folder of the last dossier exported
 
     # --- reading ---
 

@@ -55,11 +55,17 @@ The vocabulary (``[…]`` optional, ``/`` alternatives)::
                ，佐证材料注明的时间晚于当前时间
     假如/当  督查验收“市卫生局”验收通过                     with a record from its own unit
                ，附“市卫生局”的检查记录 / 附责任单位自己的检查记录 / 未附检查记录
-               ，检查记录未写明检查人 / 检查时间晚于当前时间
+               ，检查记录未写明检查人 / 检查时间晚于当前时间 / 暗访 / 检查人为“…”
     假如/当  督查验收“市卫生局”验收不通过，理由为“…” / 未说明理由   (one of the two required)
     假如/当  创建办“市创卫办”将任务改派给“市卫生局”，理由为“…” / 未说明理由[，责任领导为“…”]
     假如/当  创建办“市创卫办”撤销任务，理由为“…” / 未说明理由
     假如/当  创建办“市创卫办”将任务归档
+    假如/当  创建办启用了证据库                              a LocalEvidenceStore for the dossier check
+    假如/当  佐证材料的文件已存入证据库 / 证据库中的佐证材料文件被改动
+    假如/当  本地生命周期允许将已交办的任务直接归档          a host lifecycle with a shortcut
+    假如/当  创建办导出任务专卷                              export_task into a temporary folder
+    那么     专卷中出现“…” / 专卷中不出现“…”                 manifest.json and summary.html
+    那么     专卷核验无误                                    check_dossier finds nothing
     那么     操作成功
     那么     操作被拒绝：四有四定不符合 / 无权限 / 状态不允许 / 版本冲突 / 输入无效 / 找不到
     那么     拒绝理由包含“本单位的任务”
@@ -88,11 +94,15 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from campaignflow.clock import FixedClock
+from campaignflow.domain.lifecycle import Lifecycle, TransitionSpec
 from campaignflow.domain.model import Deployment, Inspection, Person, Plan, PlanStep, TaskState
 from campaignflow.domain.notifications import EVENT_ZH
 from campaignflow.domain.roles import Actor
+from campaignflow.domain.rules import BUILTIN_RULES
+from campaignflow.dossier import check_dossier, export_task
 from campaignflow.engine import Engine
 from campaignflow.errors import CampaignflowError, RuleViolation
+from campaignflow.store.evidence import LocalEvidenceStore
 from campaignflow.testing import DEMO_NOW, seed_units
 from campaignflow.testing.speccontext import (
     FIELDS,
@@ -410,7 +420,8 @@ def submit_self_check(
 
 
 _RECORD_CLAUSES = (
-    "附“…”的检查记录、附责任单位自己的检查记录、未附检查记录、检查记录未写明检查人、检查时间晚于当前时间"
+    "附“…”的检查记录、附责任单位自己的检查记录、未附检查记录、检查记录未写明检查人、检查时间晚于当前时间、"
+    "暗访、检查人为“…”"
 )
 
 
@@ -429,6 +440,10 @@ def _record(clauses: list[str], context: SpecContext, actor: Actor, step: str) -
             record = attrs.evolve(record or context.inspection(actor.unit), inspected_at=later)
         elif found := re.fullmatch(r"附“([^”]+)”的检查记录", clause):
             record = context.inspection(context.unit_id(found.group(1)))
+        elif clause == "暗访":
+            record = attrs.evolve(record or context.inspection(actor.unit), covert=True)
+        elif (name := quoted(clause, "检查人为")) is not None:
+            record = attrs.evolve(record or context.inspection(actor.unit), inspector=name)
         else:
             raise _unknown(clause, step, _RECORD_CLAUSES)
     return record
@@ -492,6 +507,94 @@ def cancel(
 @_action(_ACTOR + r"将任务归档")
 def archive(cf_context: SpecContext, *, role: str | None, who: str | None, system: str | None) -> None:
     cf_context.engine.archive(cf_context.task.id, by=cf_context.actor(role, who, system))
+
+
+# --- 假如: the dossier's evidence store and a host lifecycle ---------------------------------------
+
+PHOTO = b"photo-after"
+"""The bytes behind the steps' sample evidence (``sample_evidence`` hashes them)."""
+
+
+def _rebuild(context: SpecContext, **changes: Any) -> None:
+    """The scenario's engine again, on the same database, clock and plugin rules, with ``changes``."""
+    old = context.engine
+    builtin = set(BUILTIN_RULES)
+    settings: dict[str, Any] = {
+        "clock": old.clock,
+        "timezone": old.timezone,
+        "table_prefix": old.tables.prefix,
+        "schema": old.tables.schema,
+        "lifecycle": old.lifecycle,
+        "rules": [rule for rule in old.rules.rules if rule not in builtin],
+        "evidence_store": old.evidence_store,
+    }
+    settings.update(changes)
+    context.engine = Engine(old.sqlalchemy_engine, **settings)
+
+
+@_setup(r"创建办启用了证据库")
+def with_evidence_store(cf_context: SpecContext, tmp_path: Path) -> None:
+    _rebuild(cf_context, evidence_store=LocalEvidenceStore(tmp_path / "证据库"))
+
+
+def _store(context: SpecContext) -> LocalEvidenceStore:
+    store = context.engine.evidence_store
+    if not isinstance(store, LocalEvidenceStore):
+        raise StepError("先写“假如 创建办启用了证据库” / enable the evidence store first")
+    return store
+
+
+@_setup(r"佐证材料的文件已存入证据库")
+def evidence_stored(cf_context: SpecContext) -> None:
+    _store(cf_context).put(PHOTO)
+
+
+@_setup(r"证据库中的佐证材料文件被改动")
+def evidence_altered(cf_context: SpecContext) -> None:
+    store = _store(cf_context)
+    name = store.put(PHOTO)
+    path = store.root / name[:2] / name
+    path.chmod(0o644)
+    path.write_bytes(PHOTO + b" (retouched)")
+
+
+@_setup(r"本地生命周期允许将已交办的任务直接归档")
+def archive_shortcut(cf_context: SpecContext) -> None:
+    specs = [spec for spec in cf_context.engine.lifecycle.specs if spec.trigger != "archive"]
+    sources = {"assigned", "verified"}
+    for spec in cf_context.engine.lifecycle.specs:
+        if spec.trigger == "archive":
+            sources.update(spec.sources)
+    specs.append(TransitionSpec("archive", tuple(sorted(sources)), TaskState.ARCHIVED.value))
+    _rebuild(cf_context, lifecycle=Lifecycle(specs))
+
+
+@_action(r"创建办导出任务专卷")
+def export_dossier(cf_context: SpecContext, tmp_path: Path) -> None:
+    out = tmp_path / "专卷导出"
+    cf_context.dossier = export_task(cf_context.engine, cf_context.task.id, out)
+
+
+def _dossier_text(context: SpecContext) -> str:
+    if context.dossier is None:
+        raise StepError("先写“当 创建办导出任务专卷” / export a dossier first")
+    return "".join(
+        (context.dossier / name).read_text(encoding="utf-8") for name in ("manifest.json", "summary.html")
+    )
+
+
+@_check(r"专卷中(?P<negated>不)?出现“(?P<text>[^”]+)”")
+def dossier_mentions(cf_context: SpecContext, *, negated: str | None, text: str) -> None:
+    found = text in _dossier_text(cf_context)
+    assert found != bool(negated), f"专卷中{'仍' if negated else '没有'}出现“{text}”"
+
+
+@_check(r"专卷核验无误")
+def dossier_checks(cf_context: SpecContext) -> None:
+    _dossier_text(cf_context)
+    assert cf_context.dossier is not None
+    problems = check_dossier(cf_context.dossier)
+    assert problems == [], f"专卷核验发现问题：{problems}"
 
 
 # --- 那么: refusals -----------------------------------------------------------------------------
