@@ -857,7 +857,7 @@ class Engine:
     def pending_notifications(
         self, limit: int = 100, *, connection: object | None = None
     ) -> list[dict[str, Any]]:
-        """Outbox rows not yet delivered, oldest first (delivery arrives with the plugin issue)."""
+        """Outbox rows not yet delivered (dead letters included), oldest first; see :meth:`dispatch`."""
         with self._tx(connection) as conn:
             return self._repo.pending_outbox(conn, limit)
 

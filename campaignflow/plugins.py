@@ -29,14 +29,18 @@ ENTRY_POINT_GROUP = "campaignflow"
 
 class _Manager(pluggy.PluginManager):
     """Treat every ``campaignflow_*`` function as a hook implementation, marked or not (as pytest
-    does for ``pytest_*``): a misspelt hook then fails ``check_pending`` instead of being ignored."""
+    does for ``pytest_*``): a misspelt hook then fails ``check_pending`` instead of being ignored,
+    and a ``campaignflow_*`` attribute that is not a function (a ``functools.partial``) is an
+    error rather than silently skipped."""
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
         opts = super().parse_hookimpl_opts(plugin, name)
         if opts is None and name.startswith("campaignflow_"):
-            method = getattr(plugin, name, None)
-            if inspect.isroutine(method):
+            if inspect.isroutine(getattr(plugin, name, None)):
                 return {}
+            raise pluggy.PluginValidationError(
+                plugin, f"{name} must be a function or method (pluggy cannot call a {type(plugin).__name__})"
+            )
         return opts
 
 

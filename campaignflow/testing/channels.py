@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -67,7 +67,7 @@ class RecordingChannel:
         self.rate_limit = rate_limit
         self.messages: list[Message] = []
         self.attempts = 0
-        self._script: deque[tuple[str, Any]] = deque()
+        self._script: deque[tuple[str, Any]] = deque()  # ("fail", error | None) / ("hang", event)
         self._lock = threading.Lock()
 
     def fail(self, times: int = 1, error: BaseException | None = None) -> None:
@@ -81,11 +81,13 @@ class RecordingChannel:
     def send(self, message: Message) -> None:
         with self._lock:
             self.attempts += 1
-            action, value = self._script.popleft() if self._script else ("ok", None)
+            step: tuple[str, Any] = self._script.popleft() if self._script else ("ok", None)
+        action, value = step
         if action == "fail":
             raise value or ChannelError("测试渠道拒收", "the recording channel was told to fail")
         if action == "hang":
-            value.wait()
+            release: threading.Event = value
+            release.wait()
         with self._lock:
             self.messages.append(message)
 
@@ -200,7 +202,8 @@ class ChannelContract:
         engine = sqlite_engine(tmp_path / "contract.db", plugins=(ChannelPlugin(channel),))
         try:
             engine.set_contacts(
-                "cgj", [Contact(id="liu", name="刘洋", role=ContactRole.LIAISON, addresses={channel.name: address})]
+                "cgj",
+                [Contact(id="liu", name="刘洋", role=ContactRole.LIAISON, addresses={channel.name: address})],
             )
             task = assign_sample(engine)
             report = engine.dispatch()
@@ -211,6 +214,6 @@ class ChannelContract:
 
 
 @pytest.fixture
-def recording_channel() -> Iterator[RecordingChannel]:
+def recording_channel() -> RecordingChannel:
     """A fresh :class:`RecordingChannel` named ``recording``."""
-    yield RecordingChannel()
+    return RecordingChannel()

@@ -94,6 +94,7 @@ FIELDS: dict[str, str] = {
     "创建活动": "campaign",
     "测评指标": "indicator",
     "任务类型": "kind",
+    "属性": "attributes",
 }
 """The Chinese names of the fields of an assignment (table rows, ``其中…为空``) → ``assign`` keyword."""
 
@@ -190,6 +191,8 @@ class SpecContext:
     error: CampaignflowError | None = None
     error_checked: bool = True
     before: Before | None = None
+    # (任务|佐证材料, kind) -> (plugin, schema): what the 插件“…”规定…须有属性 steps declared
+    schemas: dict[tuple[str, str], tuple[str, Any]] = attrs.field(factory=dict)
 
     # --- reading ---
 

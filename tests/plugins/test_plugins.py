@@ -3,6 +3,7 @@ built-in rule away; broken plugins fail when the Engine is built; entry points a
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import sys
 import types
@@ -108,7 +109,9 @@ def test_plugin_rules_apply_to_later_triggers_by_the_tasks_kind(
     def two_photos(ctx: ActionContext) -> Iterable[Missing]:
         kinds = {item.kind for item in ctx.evidence}
         if not {"photo.before", "photo.after"} <= kinds:
-            yield Missing("blind_spot_photos", "卫生死角", "须有整改前后照片", "needs before and after photos")
+            yield Missing(
+                "blind_spot_photos", "卫生死角", "须有整改前后照片", "needs before and after photos"
+            )
 
     class Sanitation:
         name = "sanitation-test"
@@ -231,7 +234,9 @@ def test_a_hook_wrapper_cannot_sit_between_the_engine_and_plugins(clock: Any) ->
         Engine("sqlite://", clock=clock, plugins=[Wrapper()], load_entry_points=False)
 
 
-def test_builtin_rules_hold_whatever_plugins_answer(make_engine: Callable[..., Engine], office: Actor) -> None:
+def test_builtin_rules_hold_whatever_plugins_answer(
+    make_engine: Callable[..., Engine], office: Actor
+) -> None:
     """A plugin answering "all fine" for every trigger changes nothing about 四有四定."""
     every = frozenset({"assign", "start", "submit_self_check", "pass_verification", "reassign", "cancel"})
     allow = _plugin("allow-all", campaignflow_rules=lambda: [Rule("一律放行", every, lambda _c: (), {"ok"})])
@@ -294,7 +299,10 @@ def test_task_attributes_are_checked_at_assign_with_the_other_items(
     assert "不能小于 1" in items[1].message_zh
     assert "缺少属性“所在街巷”" in items[2].message_zh
     task = assign_sample(
-        engine, by=office, kind="sanitation.bait_station", attributes={"station_count": 12, "street": "北关街"}
+        engine,
+        by=office,
+        kind="sanitation.bait_station",
+        attributes={"station_count": 12, "street": "北关街"},
     )
     assert task.attributes["station_count"] == 12
 
@@ -306,7 +314,9 @@ def test_evidence_attributes_are_checked_at_self_check(
     task = assign_sample(engine, by=office)
     engine.start(task.id, by=staff, plan=sample_plan(task, engine), deployment=sample_deployment())
     now = engine.clock.now()
-    record = Evidence("refill_record", "evidence://r.pdf", "c" * 64, now, "刘洋", attributes={"refilled_on": "11/02"})
+    record = Evidence(
+        "refill_record", "evidence://r.pdf", "c" * 64, now, "刘洋", attributes={"refilled_on": "11/02"}
+    )
     before = snapshot(engine, task.id)
     with pytest.raises(RuleViolation) as refused:
         engine.submit_self_check(task.id, by=staff, evidence=[sample_evidence(now), record])
@@ -314,7 +324,9 @@ def test_evidence_attributes_are_checked_at_self_check(
     assert (item.code, item.field) == ("evidence_attributes", "evidence[1].attributes.refilled_on")
     assert "第 2 项佐证材料（投药记录）" in item.message_zh
     assert snapshot(engine, task.id) == before
-    good = Evidence("refill_record", "evidence://r.pdf", "c" * 64, now, "刘洋", attributes={"refilled_on": "2026-11-01"})
+    good = Evidence(
+        "refill_record", "evidence://r.pdf", "c" * 64, now, "刘洋", attributes={"refilled_on": "2026-11-01"}
+    )
     assert engine.submit_self_check(task.id, by=staff, evidence=[good]).state is TaskState.SELF_CHECKED
 
 
@@ -352,8 +364,16 @@ def test_a_broken_plugin_fails_when_the_engine_is_built(plugin: Any, needle: str
     assert needle in refused.value.message_en
 
 
+def test_a_hook_that_is_not_a_function_is_refused_not_skipped(clock: Any) -> None:
+    rule = Rule("宣传栏面积", {"assign"}, board_area, {"board_area"})
+    plugin = _plugin("partial", campaignflow_rules=functools.partial(list, [rule]))
+    with pytest.raises(PluginLoadError, match="must be a function or method") as refused:
+        Engine("sqlite://", clock=clock, plugins=[plugin], load_entry_points=False)
+    assert refused.value.plugin == "partial"
+
+
 def test_two_plugins_with_one_name_are_refused(clock: Any) -> None:
-    with pytest.raises(PluginLoadError, match="twice|already registered"):
+    with pytest.raises(PluginLoadError, match=r"already registered"):
         Engine("sqlite://", clock=clock, plugins=[BoardPlugin(), BoardPlugin()], load_entry_points=False)
 
 
@@ -393,7 +413,9 @@ def test_entry_points_are_loaded_by_default_and_can_be_switched_off(
         off.close()
 
 
-def test_an_explicit_plugin_wins_over_an_entry_point_of_the_same_name(installed_plugin: str, clock: Any) -> None:
+def test_an_explicit_plugin_wins_over_an_entry_point_of_the_same_name(
+    installed_plugin: str, clock: Any
+) -> None:
     mine = _plugin(installed_plugin, campaignflow_rules=lambda: [])
     engine = Engine("sqlite://", clock=clock, plugins=[mine])
     try:
@@ -406,7 +428,9 @@ def test_an_explicit_plugin_wins_over_an_entry_point_of_the_same_name(installed_
 def test_an_entry_point_that_does_not_import_fails_at_construction(
     monkeypatch: pytest.MonkeyPatch, clock: Any
 ) -> None:
-    point = importlib.metadata.EntryPoint(name="gone", value="cf_no_such_module:plugin", group=ENTRY_POINT_GROUP)
+    point = importlib.metadata.EntryPoint(
+        name="gone", value="cf_no_such_module:plugin", group=ENTRY_POINT_GROUP
+    )
     monkeypatch.setattr(importlib.metadata, "entry_points", _entry_points(point))
     with pytest.raises(PluginLoadError) as refused:
         Engine("sqlite://", clock=clock)
