@@ -219,6 +219,8 @@ class _Limiter:
 def _fault(error: BaseException) -> str:
     if isinstance(error, ChannelError):
         return error.message_en
+    if isinstance(error, _Timeout):
+        return f"timeout: {error}"
     return f"{type(error).__name__}: {error}"
 
 

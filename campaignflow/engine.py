@@ -119,6 +119,11 @@ class Engine:
     Engine the host already has. On SQLite the schema is migrated on first use; on any other
     database migration is explicit (:meth:`migrate`, ``campaignflow db upgrade``) unless
     ``migrate=True``.
+
+    ``plugins`` are registered explicitly; installed plugins (the ``campaignflow`` entry-point
+    group) are loaded too unless ``load_entry_points=False``. Everything they declare is checked
+    here: a broken plugin raises :class:`~campaignflow.errors.PluginLoadError` now. ``delivery``
+    sets how :meth:`dispatch` retries and paces (:class:`~campaignflow.DeliveryPolicy`).
     """
 
     def __init__(

@@ -410,3 +410,30 @@ class TestRecordingChannelContract(ChannelContract):
         refusing = RecordingChannel()
         refusing.fail(10)
         return refusing
+
+
+def test_a_hanging_notification_plugin_fails_open(make_engine: Callable[..., Engine]) -> None:
+    release = threading.Event()
+
+    class Hanging:
+        name = "hanging"
+
+        @hookimpl
+        def campaignflow_notifications(self, event: Event) -> list[Notice]:
+            release.wait()
+            return []
+
+    channel = RecordingChannel()
+    engine = make_engine(
+        plugins=[ChannelPlugin(channel), Hanging()], delivery=DeliveryPolicy(send_timeout=0.2)
+    )
+    engine.set_contacts("cgj", [LIU])
+    try:
+        task = assign_sample(engine)
+        report = engine.dispatch()
+        assert (report.delivered, report.failed) == (1, 1)  # the built-in message still goes out
+        assert "plugin 'hanging': timeout: no answer within 0.2 s" in (
+            _entry(engine, task.id, 1).last_error or ""
+        )
+    finally:
+        release.set()
