@@ -5,11 +5,21 @@ The public surface is re-exported here; everything else is an implementation det
 
 from campaignflow.clock import FixedClock as FixedClock
 from campaignflow.clock import SystemClock as SystemClock
+from campaignflow.delivery import DeliveryPolicy as DeliveryPolicy
+from campaignflow.delivery import DispatchReport as DispatchReport
 from campaignflow.domain.audit import AuditReport as AuditReport
 from campaignflow.domain.audit import ChainBreak as ChainBreak
 from campaignflow.domain.clock import Clock as Clock
+from campaignflow.domain.contacts import Contact as Contact
+from campaignflow.domain.contacts import ContactRole as ContactRole
 from campaignflow.domain.lifecycle import Lifecycle as Lifecycle
 from campaignflow.domain.lifecycle import TransitionSpec as TransitionSpec
+from campaignflow.domain.messages import Channel as Channel
+from campaignflow.domain.messages import Event as Event
+from campaignflow.domain.messages import Message as Message
+from campaignflow.domain.messages import Notice as Notice
+from campaignflow.domain.messages import RateLimit as RateLimit
+from campaignflow.domain.messages import Template as Template
 from campaignflow.domain.model import Deployment as Deployment
 from campaignflow.domain.model import Evidence as Evidence
 from campaignflow.domain.model import HistoryEntry as HistoryEntry
@@ -24,10 +34,13 @@ from campaignflow.domain.roles import Actor as Actor
 from campaignflow.domain.roles import Role as Role
 from campaignflow.domain.rules import ActionContext as ActionContext
 from campaignflow.domain.rules import Rule as Rule
+from campaignflow.domain.schemas import AttributeField as AttributeField
+from campaignflow.domain.schemas import KindSchema as KindSchema
 from campaignflow.engine import Engine as Engine
 from campaignflow.engine import Page as Page
 from campaignflow.errors import ActionRefused as ActionRefused
 from campaignflow.errors import CampaignflowError as CampaignflowError
+from campaignflow.errors import ChannelError as ChannelError
 from campaignflow.errors import CheckpointInvalid as CheckpointInvalid
 from campaignflow.errors import ConflictError as ConflictError
 from campaignflow.errors import DefinitionError as DefinitionError
@@ -40,11 +53,15 @@ from campaignflow.errors import InvalidTransition as InvalidTransition
 from campaignflow.errors import Missing as Missing
 from campaignflow.errors import NotFound as NotFound
 from campaignflow.errors import PermissionDenied as PermissionDenied
+from campaignflow.errors import PluginError as PluginError
+from campaignflow.errors import PluginLoadError as PluginLoadError
 from campaignflow.errors import RuleViolation as RuleViolation
 from campaignflow.errors import SchemaNotReady as SchemaNotReady
+from campaignflow.hookspecs import hookimpl as hookimpl
 from campaignflow.store.audit import Checkpoint as Checkpoint
 from campaignflow.store.evidence import EvidenceStore as EvidenceStore
 from campaignflow.store.evidence import LocalEvidenceStore as LocalEvidenceStore
+from campaignflow.store.outbox import OutboxEntry as OutboxEntry
 
 __version__ = "0.1.0"
 
@@ -52,17 +69,25 @@ __all__ = [
     "ActionContext",
     "ActionRefused",
     "Actor",
+    "AttributeField",
     "AuditReport",
     "CampaignflowError",
     "ChainBreak",
+    "Channel",
+    "ChannelError",
     "Checkpoint",
     "CheckpointInvalid",
     "Clock",
     "ConflictError",
+    "Contact",
+    "ContactRole",
     "DefinitionError",
+    "DeliveryPolicy",
     "Deployment",
+    "DispatchReport",
     "DossierError",
     "Engine",
+    "Event",
     "Evidence",
     "EvidenceError",
     "EvidenceNotFound",
@@ -73,15 +98,22 @@ __all__ = [
     "InvalidEvidenceName",
     "InvalidInput",
     "InvalidTransition",
+    "KindSchema",
     "Lifecycle",
     "LocalEvidenceStore",
+    "Message",
     "Missing",
     "NotFound",
+    "Notice",
+    "OutboxEntry",
     "Page",
     "PermissionDenied",
     "Person",
     "Plan",
     "PlanStep",
+    "PluginError",
+    "PluginLoadError",
+    "RateLimit",
     "Role",
     "Rule",
     "RuleViolation",
@@ -89,6 +121,8 @@ __all__ = [
     "SystemClock",
     "Task",
     "TaskState",
+    "Template",
     "TransitionSpec",
     "Unit",
+    "hookimpl",
 ]

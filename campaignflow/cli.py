@@ -11,6 +11,9 @@
     campaignflow audit checkpoint --url URL --out FILE [--key-file K]
     campaignflow archive export --url URL --evidence-dir DIR (--task ID | --campaign C) --out PATH [--zip]
     campaignflow archive check FOLDER
+    campaignflow dispatch --url URL [--loop [--interval 5] [--rounds N]] [--plugin MODULE[:ATTR]] …
+    campaignflow outbox dead --url URL [--limit 50]
+    campaignflow outbox requeue --url URL (--id N … | --all)
 
 A campaignflow error (a refusal, a schema problem, bad input) or a database error is printed in
 Chinese and English and the command exits with status 1; no traceback is shown for them.
@@ -18,6 +21,8 @@ Chinese and English and the command exits with status 1; no traceback is shown f
 
 from __future__ import annotations
 
+import importlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,8 +30,10 @@ from typing import Any, TypeVar
 import click
 import sqlalchemy as sa
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
+from campaignflow.delivery import DispatchReport
 from campaignflow.demo import run_demo
 from campaignflow.dossier import check_dossier, export_campaign, export_task
 from campaignflow.engine import Engine
@@ -119,7 +126,7 @@ def policy(markdown: bool) -> None:
 @main.command()
 def diagram() -> None:
     """Print the lifecycle as a Mermaid state diagram / 以 Mermaid 状态图打印任务流转。"""
-    engine = Engine("sqlite://")
+    engine = Engine("sqlite://", load_entry_points=False)
     try:
         click.echo(engine.lifecycle.mermaid())
     finally:
@@ -149,7 +156,15 @@ def _database_options(command: _F) -> _F:
     )(command)
 
 
-def _engine(url: str, prefix: str, schema: str | None, *, must_exist: bool = False) -> Engine:
+def _engine(
+    url: str,
+    prefix: str,
+    schema: str | None,
+    *,
+    must_exist: bool = False,
+    plugins: tuple[object, ...] = (),
+    load_entry_points: bool = True,
+) -> Engine:
     try:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError:
@@ -159,7 +174,14 @@ def _engine(url: str, prefix: str, schema: str | None, *, must_exist: bool = Fal
         raise InvalidInput(
             f"数据库文件 {file!r} 不存在", f"the database file {file!r} does not exist", field="url"
         )
-    return Engine(parsed, migrate=False, table_prefix=prefix, schema=schema)
+    return Engine(
+        parsed,
+        migrate=False,
+        table_prefix=prefix,
+        schema=schema,
+        plugins=plugins,
+        load_entry_points=load_entry_points,
+    )
 
 
 @db.command()
@@ -384,3 +406,137 @@ def archive_check(folder: str) -> None:
     for problem in problems:
         console.print(Text(f"  • {problem}"))
     raise click.exceptions.Exit(EXIT_TAMPERED)
+
+
+# --- delivery -----------------------------------------------------------------------------------
+
+
+def _plugins(specs: tuple[str, ...]) -> tuple[object, ...]:
+    """The objects named ``module`` or ``module:attribute``."""
+    found: list[object] = []
+    for spec in specs:
+        module_name, _sep, attribute = spec.partition(":")
+        try:
+            target: object = importlib.import_module(module_name)
+            for part in filter(None, attribute.split(".")):
+                target = getattr(target, part)
+        except (ImportError, AttributeError) as error:
+            raise InvalidInput(
+                f"找不到插件 {spec!r}：{error}", f"cannot load plugin {spec!r}: {error}", field="plugin"
+            ) from None
+        found.append(target)
+    return tuple(found)
+
+
+def _report_line(report: DispatchReport) -> Text:
+    return Text(
+        f"已认领 claimed {report.claimed} · 已送达 delivered {report.delivered} "
+        f"(消息 messages {report.sent}) · 已展开 expanded {report.expanded} · "
+        f"待重试 retrying {report.failed} · 限流顺延 deferred {report.deferred} · "
+        f"死信 dead {report.dead} · 租约丢失 lost leases {report.lost_leases}"
+    )
+
+
+@main.command()
+@_database_options
+@click.option(
+    "--plugin", "plugin_specs", multiple=True, help="register MODULE[:ATTR] as a plugin (repeatable)"
+)
+@click.option("--no-entry-points", is_flag=True, help="do not load installed plugins / 不加载已安装的插件")
+@click.option("--loop", is_flag=True, help="keep dispatching until interrupted / 持续投递")
+@click.option(
+    "--interval", default=5.0, show_default=True, type=float, help="with --loop: seconds between rounds"
+)
+@click.option("--rounds", default=0, type=int, help="with --loop: stop after N rounds (0: until interrupted)")
+@click.option("--batch", default=None, type=int, help="rows claimed per round (default: the policy's)")
+def dispatch(  # noqa: PLR0917  click passes every option as an argument
+    url: str,
+    prefix: str,
+    schema: str | None,
+    plugin_specs: tuple[str, ...],
+    no_entry_points: bool,
+    loop: bool,
+    interval: float,
+    rounds: int,
+    batch: int | None,
+) -> None:
+    """Deliver outbox notifications through the plugins' channels / 投递待发通知。
+
+    Without --loop: deliver everything due now, then stop. With --loop: keep going, waiting
+    --interval seconds whenever nothing is due.
+    """
+    engine = _engine(
+        url, prefix, schema, plugins=_plugins(plugin_specs), load_entry_points=not no_entry_points
+    )
+    console = _stdout()
+    total = DispatchReport()
+    done = 0
+    try:
+        while True:
+            report = engine.dispatch(limit=batch)
+            total += report
+            done += 1
+            if report.claimed:
+                console.print(_report_line(report))
+            if loop and rounds and done >= rounds:
+                break
+            if report.claimed == 0:
+                if not loop:
+                    break
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        engine.close()
+    console.print(Text("合计 / total: ", style="bold") + _report_line(total))
+
+
+@main.group()
+def outbox() -> None:
+    """Dead letters of the outbox / 死信查看与重新投递。"""
+
+
+@outbox.command()
+@_database_options
+@click.option("--limit", default=50, show_default=True, type=int)
+def dead(url: str, prefix: str, schema: str | None, limit: int) -> None:
+    """List dead letters with their last fault / 列出死信及最后一次错误。"""
+    engine = _engine(url, prefix, schema, must_exist=True, load_entry_points=False)
+    try:
+        entries = engine.dead_letters(limit)
+    finally:
+        engine.close()
+    if not entries:
+        _stdout().print(Text("没有死信 / no dead letters"))
+        return
+    table = Table(
+        "id", "任务 task", "事件 event", "收件 to", "次数 attempts", "停放 parked", "错误 last error"
+    )
+    for entry in entries:
+        parked = entry.dead_at.isoformat(timespec="seconds") if entry.dead_at else ""
+        table.add_row(
+            str(entry.id),
+            entry.task_id,
+            entry.event,
+            entry.recipient,
+            str(entry.attempts),
+            parked,
+            entry.last_error or "",
+        )
+    _stdout().print(table)
+
+
+@outbox.command()
+@_database_options
+@click.option("--id", "ids", multiple=True, type=int, help="a dead letter's id (repeatable)")
+@click.option("--all", "everything", is_flag=True, help="every dead letter / 全部死信")
+def requeue(url: str, prefix: str, schema: str | None, ids: tuple[int, ...], everything: bool) -> None:
+    """Put dead letters back in line / 重新投递死信。"""
+    if bool(ids) == everything:
+        raise click.UsageError("give --id N (repeatable) or --all, not both")
+    engine = _engine(url, prefix, schema, must_exist=True, load_entry_points=False)
+    try:
+        count = engine.requeue(None if everything else list(ids))
+    finally:
+        engine.close()
+    _stdout().print(Text(f"已重新排队 / requeued: {count}"))

@@ -610,7 +610,7 @@ def run_demo(db_path: str, console: Console) -> DemoResult:
     """
     path = _fresh_database(db_path)
     clock = FixedClock(DEMO_NOW)
-    engine = Engine(sa.URL.create("sqlite", database=str(path)), clock=clock)
+    engine = Engine(sa.URL.create("sqlite", database=str(path)), clock=clock, load_entry_points=False)
     try:
         console.print(
             Text(

@@ -22,8 +22,10 @@ import attrs
 import sqlalchemy as sa
 
 from campaignflow.clock import SystemClock
+from campaignflow.delivery import DeliveryPolicy, Dispatcher, DispatchReport, outbox_rows
 from campaignflow.domain.audit import AuditReport
 from campaignflow.domain.clock import Clock
+from campaignflow.domain.contacts import Contact
 from campaignflow.domain.history import GENESIS, entry_hash
 from campaignflow.domain.labels import TRIGGER_ZH
 from campaignflow.domain.lifecycle import NEW, Lifecycle, default_lifecycle
@@ -38,7 +40,6 @@ from campaignflow.domain.model import (
     Unit,
     freeze_mapping,
 )
-from campaignflow.domain.notifications import EVENT_ZH, recipients
 from campaignflow.domain.roles import PERMISSIONS, Actor, permission_problem
 from campaignflow.domain.rules import ActionContext, Rule, RuleSet, default_rules, dossier_files
 from campaignflow.domain.serial import (
@@ -56,14 +57,17 @@ from campaignflow.errors import (
     InvalidTransition,
     NotFound,
     PermissionDenied,
+    PluginError,
     RuleViolation,
     SchemaNotReady,
 )
+from campaignflow.plugins import PluginHost
 from campaignflow.store import audit as auditing
 from campaignflow.store import database as connecting
 from campaignflow.store import schema
 from campaignflow.store.audit import Checkpoint
 from campaignflow.store.evidence import EvidenceStore, evidence_status
+from campaignflow.store.outbox import OutboxEntry, OutboxStore
 from campaignflow.store.repository import Repository
 from campaignflow.store.tables import build_tables
 
@@ -120,6 +124,11 @@ class Engine:
     Engine the host already has. On SQLite the schema is migrated on first use; on any other
     database migration is explicit (:meth:`migrate`, ``campaignflow db upgrade``) unless
     ``migrate=True``.
+
+    ``plugins`` are registered explicitly; installed plugins (the ``campaignflow`` entry-point
+    group) are loaded too unless ``load_entry_points=False``. Everything they declare is checked
+    here: a broken plugin raises :class:`~campaignflow.errors.PluginLoadError` now. ``delivery``
+    sets how :meth:`dispatch` retries and paces (:class:`~campaignflow.DeliveryPolicy`).
     """
 
     def __init__(
@@ -134,6 +143,9 @@ class Engine:
         lifecycle: Lifecycle | None = None,
         rules: Iterable[Rule] = (),
         evidence_store: EvidenceStore | None = None,
+        plugins: Iterable[object] = (),
+        load_entry_points: bool = True,
+        delivery: DeliveryPolicy | None = None,
     ) -> None:
         self._sa = database if isinstance(database, sa.Engine) else connecting.connect(database)
         self.clock: Clock = clock if clock is not None else SystemClock()
@@ -144,7 +156,12 @@ class Engine:
         self._repo = Repository(self.tables, self.timezone)
         self.lifecycle = lifecycle if lifecycle is not None else default_lifecycle()
         self._check_roles()
-        self.rules: RuleSet = default_rules(self._all_triggers(), rules)
+        # Plugins (explicit, then the "campaignflow" entry points) are loaded and checked here: a
+        # broken plugin fails now with PluginLoadError, not at the first transition.
+        self.plugins = PluginHost(plugins, load_entry_points=load_entry_points, triggers=self._all_triggers())
+        self.rules: RuleSet = default_rules(
+            self._all_triggers(), (*rules, *self.plugins.rules, *self.plugins.schema_rules)
+        )
         self.policy_fingerprint = self._fingerprint()
         self._id_lock = threading.Lock()
         self._last_id = 0
@@ -157,6 +174,16 @@ class Engine:
                 field="evidence_store",
             )
         self.evidence_store: EvidenceStore | None = evidence_store
+        self._outbox = OutboxStore(self.tables, self.timezone)
+        self._dispatcher = Dispatcher(
+            self._sa,
+            store=self._outbox,
+            plugins=self.plugins,
+            clock=self.clock,
+            timezone=self.timezone,
+            policy=delivery or DeliveryPolicy(),
+            ready=self._ready,
+        )
 
     # --- set-up ---------------------------------------------------------------------------------
 
@@ -510,6 +537,8 @@ class Engine:
                 unit=registered,
                 leader=leader_,
                 deadline=deadline,
+                kind=kind_,
+                attributes=attrs_,
             )
             self._check_rules(context, task_id=None, state=None, actor=actor)
             assert registered is not None
@@ -852,7 +881,19 @@ class Engine:
     def _check_rules(
         self, context: ActionContext, *, task_id: str | None, state: str | None, actor: Actor
     ) -> None:
-        found = self.rules.evaluate(context)
+        try:
+            found = self.rules.evaluate(context)
+        except PluginError as fault:
+            raise PluginError(
+                fault.message_zh,
+                fault.message_en,
+                plugin=fault.plugin,
+                task_id=task_id,
+                state=state,
+                trigger=context.trigger,
+                actor=actor.id,
+                rule=fault.context.get("rule"),
+            ) from fault.__cause__
         if found:
             raise RuleViolation(found, task_id=task_id, state=state, trigger=context.trigger, actor=actor.id)
 
@@ -893,35 +934,13 @@ class Engine:
         self, conn: sa.Connection, task: Task, entry: HistoryEntry, *, previous_unit: str | None
     ) -> None:
         self._repo.append_history(conn, entry)
-        rows = [
-            {
-                "task_id": task.id,
-                "event": entry.trigger,
-                "recipient": recipient,
-                "payload": {
-                    "event": entry.trigger,
-                    "event_zh": EVENT_ZH.get(entry.trigger, entry.trigger),
-                    "task_id": task.id,
-                    "title": task.title,
-                    "campaign": task.campaign,
-                    "indicator": task.indicator,
-                    "unit": task.unit,
-                    "state": task.state.value,
-                    "deadline": dt_to_json(task.deadline),
-                    "seq": entry.seq,
-                    "reason": entry.reason,
-                },
-                "idempotency_key": f"{task.id}:{entry.seq}:{recipient}",
-                "created_at": entry.at,
-            }
-            for recipient in recipients(entry.trigger, task, previous_unit)
-        ]
+        rows = outbox_rows(task, entry, previous_unit=previous_unit, notifiers=self.plugins.notifiers)
         self._repo.add_outbox(conn, rows)
 
     def pending_notifications(
         self, limit: int = 100, *, connection: object | None = None
     ) -> list[dict[str, Any]]:
-        """Outbox rows not yet delivered, oldest first (delivery arrives with the plugin issue)."""
+        """Outbox rows not yet delivered (dead letters included), oldest first; see :meth:`dispatch`."""
         with self._tx(connection) as conn:
             return self._repo.pending_outbox(conn, limit)
 
@@ -929,3 +948,44 @@ class Engine:
         """Every outbox row written for the task, oldest first."""
         with self._tx(connection) as conn:
             return self._repo.outbox_of(conn, task_id)
+
+    # --- delivery (campaignflow.delivery) ---------------------------------------------------------
+
+    def dispatch(self, *, limit: int | None = None) -> DispatchReport:
+        """Deliver due outbox rows through the plugins' channels (after commit; at least once)."""
+        return self._dispatcher.run(limit=limit)
+
+    def dead_letters(self, limit: int = 100) -> list[OutboxEntry]:
+        """Outbox rows parked after their last failed attempt, oldest first, with their fault."""
+        self._ready()
+        with self._sa.connect() as conn:
+            return self._outbox.dead(conn, limit)
+
+    def requeue(self, ids: Sequence[int] | None = None) -> int:
+        """Put dead letters (``ids``, or all) back in line with a fresh attempt count; how many."""
+        with self.begin() as conn:
+            return self._outbox.requeue(conn, ids)
+
+    def outbox(self, task_id: str) -> list[OutboxEntry]:
+        """Every outbox row of the task with its delivery state (attempts, fault, dead letter …)."""
+        self._ready()
+        with self._sa.connect() as conn:
+            return self._outbox.entries(conn, task_id)
+
+    def set_contacts(
+        self, unit_id: str, contacts: Sequence[Contact], *, connection: object | None = None
+    ) -> None:
+        """Replace the unit's people in the contact directory (leader, liaison, others)."""
+        items = tuple(_instance(c, Contact, "contacts", optional=False) for c in contacts)
+        ids = [c.id for c in items]
+        if len(set(ids)) != len(ids):
+            raise InvalidInput("联系人编号重复", "contact ids must be unique within a unit", field="contacts")
+        with self._tx(connection) as conn:
+            if self._repo.unit(conn, unit_id) is None:
+                raise NotFound("unit", unit_id)
+            self._outbox.replace_contacts(conn, unit_id, items, self.clock.now())
+
+    def contacts(self, unit_id: str, *, connection: object | None = None) -> list[Contact]:
+        """The unit's people in the contact directory, in the order they were given."""
+        with self._tx(connection) as conn:
+            return self._outbox.contacts(conn, unit_id)

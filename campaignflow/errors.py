@@ -12,12 +12,17 @@ The tree::
     ├── EvidenceError                    the evidence store cannot produce a file as recorded
     │   └── EvidenceNotFound (LookupError)   no file with that sha256 in the store
     ├── NotFound (LookupError)           no task / unit with that id
+    ├── ChannelError                     a notification channel could not deliver (raised by
+    │                                    channels; ``retryable=False`` parks the message at once)
     └── ActionRefused                    the action was refused; nothing was written
         ├── RuleViolation                四有四定 items missing (``.missing`` lists every one)
         ├── PermissionDenied             the actor's role or unit may not fire this trigger
         ├── InvalidTransition            no such path from the task's current state
-        └── ConflictError                another action changed the task first (lost version race),
-                                         or an ``external_ref`` was reused with different content
+        ├── ConflictError                another action changed the task first (lost version race),
+        │                                or an ``external_ref`` was reused with different content
+        └── PluginError                  a plugin's rule raised (fails closed); ``.plugin`` names it
+            └── PluginLoadError          (also a DefinitionError) a plugin is broken: raised when the
+                                         Engine is built, never at the first transition
 
 Every error carries a stable ``code`` (host apps match on it), ``message_zh`` and ``message_en``;
 ``str(error)`` shows both. Refusals also carry the ``task_id``, ``state``, ``trigger`` and ``actor``
@@ -33,6 +38,7 @@ import attrs
 __all__ = [
     "ActionRefused",
     "CampaignflowError",
+    "ChannelError",
     "CheckpointInvalid",
     "ConflictError",
     "DefinitionError",
@@ -45,6 +51,8 @@ __all__ = [
     "Missing",
     "NotFound",
     "PermissionDenied",
+    "PluginError",
+    "PluginLoadError",
     "RuleViolation",
     "SchemaNotReady",
 ]
@@ -236,3 +244,36 @@ class ConflictError(ActionRefused):
     """Another action changed the task first (optimistic-lock race), or an idempotency key clashed."""
 
     code = "conflict"
+
+
+class PluginError(ActionRefused):
+    """A plugin failed while the engine relied on it; ``plugin`` names it.
+
+    A plugin's rule that raises (or reports a code it never declared) fails *closed*: the action is
+    refused with this error and nothing is written.
+    """
+
+    code = "plugin_error"
+
+    def __init__(self, message_zh: str, message_en: str, *, plugin: str, **context: Any) -> None:
+        self.plugin = plugin
+        super().__init__(message_zh, message_en, plugin=plugin, **context)
+
+
+class PluginLoadError(PluginError, DefinitionError):
+    """A plugin cannot be used: its entry point does not import, a hook implementation does not
+    match the contract, or what it declares is invalid. Raised when the Engine is built."""
+
+    code = "plugin_load_error"
+
+
+class ChannelError(CampaignflowError):
+    """A channel could not deliver a message. Channels raise it (any other exception counts as a
+    retryable fault too); ``retryable=False`` (e.g. an HTTP 4xx) parks the message as a dead letter
+    at once instead of retrying."""
+
+    code = "channel_error"
+
+    def __init__(self, message_zh: str, message_en: str, *, retryable: bool = True, **context: Any) -> None:
+        self.retryable = retryable
+        super().__init__(message_zh, message_en, retryable=retryable, **context)

@@ -52,7 +52,11 @@ def _lines(engine: Engine, markdown: bool) -> Iterator[str]:
     yield ""
     builtin = {rule.name for rule in BUILTIN_RULES}
     for rule in engine.rules.rules:
-        origin = "" if rule.name in builtin else "（扩展规则）"
+        origin = ""
+        if rule.name not in builtin:
+            origin = f"（扩展规则，来自插件 {rule.source}）" if rule.source else "（扩展规则）"
+        if rule.kinds:
+            origin += f"（仅适用于任务类型 {'、'.join(sorted(rule.kinds))}）"
         when = "、".join(TRIGGER_ZH.get(t, t) for t in sorted(rule.triggers, key=_order(engine)))
         yield f"{h2[:-1] + '# ' if markdown else ''}{rule.name}{origin}——{when}前检查"
         if markdown:

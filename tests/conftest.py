@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -87,10 +88,32 @@ def database_url(backend: str, tmp_path: object) -> Iterator[tuple[str, str | No
 def bare_engine(database_url: tuple[str, str | None], clock: FixedClock) -> Iterator[Engine]:
     """An engine on an empty, migrated database (no units)."""
     url, schema = database_url
-    engine = Engine(url, clock=clock, schema=schema)
+    engine = Engine(url, clock=clock, schema=schema, load_entry_points=False)
     engine.migrate()
     yield engine
     engine.close()
+
+
+@pytest.fixture
+def make_engine(database_url: tuple[str, str | None], clock: FixedClock) -> Iterator[Callable[..., Engine]]:
+    """Build engines on the test's database (SQLite or PostgreSQL) with options of your choice
+    (``plugins=``, ``delivery=`` …), units seeded; installed entry points are not loaded. All are
+    closed at the end of the test."""
+    url, schema = database_url
+    made: list[Engine] = []
+
+    def make(**options: Any) -> Engine:
+        options.setdefault("load_entry_points", False)
+        options.setdefault("clock", clock)
+        engine = Engine(url, schema=schema, **options)
+        made.append(engine)
+        engine.migrate()
+        seed_units(engine)
+        return engine
+
+    yield make
+    for engine in made:
+        engine.close()
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Who is told of each step. The engine writes one outbox row per recipient in the action's
-transaction; delivery happens after commit (the plugin/outbox issue adds channels and people)."""
+transaction; :mod:`campaignflow.delivery` delivers them after commit to the units' people in the
+contact directory, through the channels plugins provide."""
 
 from __future__ import annotations
 

@@ -25,17 +25,22 @@ the task recorded (rectification and inspection evidence) is in the store and it
 to the sha256 recorded. Without an evidence store the files are not checked.
 
 Whitespace counts as blank everywhere.
+
+Plugins add rules (``Rule.source`` names the plugin, ``Rule.kinds`` limits a rule to task kinds);
+they run after the built-in rules and add to them. A plugin rule that raises, or reports an item
+that is not a declared :class:`Missing`, fails closed with :class:`~campaignflow.errors.PluginError`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
 
 import attrs
 
 from campaignflow.domain.model import Deployment, Evidence, Inspection, Plan, Task, Unit
-from campaignflow.errors import DefinitionError, Missing
+from campaignflow.errors import DefinitionError, Missing, PluginError
 
 __all__ = [
     "CATALOGUE",
@@ -160,6 +165,15 @@ class ActionContext:
     # sha256 -> "ok" | "missing" | "mismatch" for every evidence file of the task (archive only);
     # None when the engine has no evidence store to look in.
     evidence_files: Mapping[str, str] | None = None
+    kind: str | None = None  # the task kind (assign: the requested one; later: ``task.kind``)
+    attributes: Mapping[str, Any] = attrs.field(factory=dict)  # assign: the requested attributes
+
+    @property
+    def task_kind(self) -> str | None:
+        """The kind of the task this action is about."""
+        if self.kind is not None:
+            return self.kind
+        return self.task.kind if self.task is not None else None
 
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.timezone).date()
@@ -174,12 +188,18 @@ def _frozen(values: Iterable[str]) -> frozenset[str]:
 
 @attrs.frozen
 class Rule:
-    """A named check that applies to some triggers and yields the items it finds missing."""
+    """A named check that applies to some triggers and yields the items it finds missing.
+
+    ``kinds``: the task kinds it applies to (empty: every kind). ``source``: the plugin that
+    supplied it ("" for built-in and host rules); the engine sets it, a plugin cannot.
+    """
 
     name: str
     triggers: frozenset[str] = attrs.field(converter=_frozen)
     check: Check
     codes: frozenset[str] = attrs.field(converter=_frozen)
+    kinds: frozenset[str] = attrs.field(default=frozenset(), converter=_frozen)
+    source: str = ""
 
 
 class RuleSet:
@@ -208,8 +228,11 @@ class RuleSet:
     def evaluate(self, context: ActionContext) -> tuple[Missing, ...]:
         """Every missing item for this action, from every rule that applies; empty if allowed."""
         found: list[Missing] = []
+        kind = context.task_kind
         for rule in self._by_trigger.get(context.trigger, ()):
-            for item in rule.check(context):
+            if rule.kinds and kind not in rule.kinds:
+                continue
+            for item in _run(rule, context) if rule.source else rule.check(context):
                 if item.code not in rule.codes:
                     # Every code a rule can report is declared, so policy text and traceability
                     # (a scenario per code) can be checked against the declaration.
@@ -223,6 +246,31 @@ class RuleSet:
     def codes(self) -> frozenset[str]:
         """Every code a rule of this set can report."""
         return frozenset(code for rule in self.rules for code in rule.codes)
+
+
+def _run(rule: Rule, context: ActionContext) -> tuple[Missing, ...]:
+    """A plugin rule's items, or :class:`PluginError` naming the plugin: its faults fail closed."""
+    try:
+        items = tuple(rule.check(context))
+    except Exception as exc:
+        raise PluginError(
+            f"插件 {rule.source!r} 的规则 {rule.name!r} 出错（{type(exc).__name__}），操作未执行",
+            f"plugin {rule.source!r} rule {rule.name!r} raised {type(exc).__name__}: {exc}; "
+            "the action was not carried out",
+            plugin=rule.source,
+            rule=rule.name,
+        ) from exc
+    for item in items:
+        if not isinstance(item, Missing) or item.code not in rule.codes:
+            what = item.code if isinstance(item, Missing) else type(item).__name__
+            raise PluginError(
+                f"插件 {rule.source!r} 的规则 {rule.name!r} 报告了未声明的项目 {what!r}，操作未执行",
+                f"plugin {rule.source!r} rule {rule.name!r} reported {what!r}, which it never "
+                "declared; the action was not carried out",
+                plugin=rule.source,
+                rule=rule.name,
+            )
+    return items
 
 
 # --- the built-in 四有四定 checks ------------------------------------------------------------

@@ -27,6 +27,7 @@ class Tables:
     tasks: sa.Table
     history: sa.Table
     outbox: sa.Table
+    contacts: sa.Table
     prefix: str
     schema: str | None
 
@@ -36,7 +37,7 @@ class Tables:
 
 
 def build_tables(prefix: str = "cf_", schema: str | None = None) -> Tables:
-    """A fresh MetaData holding campaignflow's four tables under ``prefix`` / ``schema``."""
+    """A fresh MetaData holding campaignflow's tables under ``prefix`` / ``schema``."""
     md = sa.MetaData(schema=schema)
     p = prefix
     units = sa.Table(
@@ -115,6 +116,13 @@ def build_tables(prefix: str = "cf_", schema: str | None = None) -> Tables:
         sa.Column("published_at", UTCDateTime(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("last_error", sa.Text(), nullable=True),
+        # 0002: delivery. "message" rows go to a unit's people; "expand" rows ask a plugin's
+        # campaignflow_notifications hook (recipient = the plugin) after commit.
+        sa.Column("kind", sa.String(16), nullable=False, server_default="message"),
+        sa.Column("next_attempt_at", UTCDateTime(), nullable=True),  # backoff, or a claim's lease
+        sa.Column("claimed_by", sa.String(64), nullable=True),
+        sa.Column("dead_at", UTCDateTime(), nullable=True),
+        sa.Column("delivered", JSONType, nullable=True),  # delivery keys already accepted
         sa.UniqueConstraint("idempotency_key", name=f"{p}uq_outbox_key"),
         # Claims walk only the pending rows (DESIGN.md: without this the claim scans every sent row).
         sa.Index(
@@ -123,5 +131,23 @@ def build_tables(prefix: str = "cf_", schema: str | None = None) -> Tables:
             postgresql_where=sa.text("published_at IS NULL"),
             sqlite_where=sa.text("published_at IS NULL"),
         ),
+        sa.Index(
+            f"{p}ix_outbox_dead",
+            "id",
+            postgresql_where=sa.text("dead_at IS NOT NULL"),
+            sqlite_where=sa.text("dead_at IS NOT NULL"),
+        ),
     )
-    return Tables(md, units, tasks, history, outbox, prefix, schema)
+    contacts = sa.Table(
+        f"{p}contacts",
+        md,
+        sa.Column("unit", _UNIT, primary_key=True),
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("role", sa.String(16), nullable=False),
+        sa.Column("addresses", JSONType, nullable=False),
+        sa.Column("language", sa.String(8), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+    )
+    return Tables(md, units, tasks, history, outbox, contacts, prefix, schema)

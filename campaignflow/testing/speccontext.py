@@ -95,6 +95,7 @@ FIELDS: dict[str, str] = {
     "创建活动": "campaign",
     "测评指标": "indicator",
     "任务类型": "kind",
+    "属性": "attributes",
 }
 """The Chinese names of the fields of an assignment (table rows, ``其中…为空``) → ``assign`` keyword."""
 
@@ -192,6 +193,8 @@ class SpecContext:
     error_checked: bool = True
     before: Before | None = None
     dossier: Path | None = None  # the folder of the last dossier exported
+    # (任务|佐证材料, kind) -> (plugin, schema): what the 插件“…”规定…须有属性 steps declared
+    schemas: dict[tuple[str, str], tuple[str, Any]] = attrs.field(factory=dict)
 
     # --- reading ---
 

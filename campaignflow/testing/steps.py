@@ -41,10 +41,14 @@ The vocabulary (``[…]`` optional, ``/`` alternatives)::
     假如/当  单位“区住建局”（编号 zjj）的责任领导是“周七”      register a unit or change its leader
     假如/当  单位“区水务局”（编号 swj）没有登记责任领导
     假如/当  当前时间为 2026-11-02 09:00 / 过了 3 天 / 过了 2 小时
+    假如/当  插件“环卫”规定任务类型“sanitation.bait_station”须有属性：   the engine goes on with
+               + table | 属性 | 类型 | [至少 | 名称] |   (类型: 文字/整数/数值/日期/是否)   that schema
+    假如/当  插件“环卫”规定佐证材料类型“refill_record”须有属性：  + the same table
     假如/当  已有一项交办给“市城管局”的任务[，当前状态为“已自查”][，截止日期为 …]
     假如/当  创建办“市创卫办”交办任务[给“市城管局”]           the sample task, due in 30 days
                ，截止日期为 30 天后 / 3 天前 / 今天 / 明天 / 昨天 / 2 小时后 / 2026-12-01
                ，责任领导为“李四” / 任务名称为“…” / 具体标准为“…” / 主要措施为“甲；乙”
+               ，任务类型为“sanitation.bait_station” / 属性为“station_count=12；street=北关街”
                ，其中任务名称、具体标准、主要措施、责任单位、责任领导和截止日期为空
     假如/当  创建办“市创卫办”交办任务如下：  + table | 项目 | 内容 |   (empty cell = blank)
     假如/当  责任单位“市城管局”开始整改[，附整改计划和人员布置]
@@ -53,6 +57,7 @@ The vocabulary (``[…]`` optional, ``/`` alternatives)::
                ，未布置人员 / 布置的人员没有姓名 / 既未附整改计划也未布置人员
     假如/当  责任单位“市城管局”提交自查[，附整改佐证材料 / 未附整改佐证材料 / 自查报告为“…”]
                ，佐证材料注明的时间晚于当前时间
+               ，附“refill_record”类佐证材料（refilled_on=2026-11-01）   an extra evidence item
     假如/当  督查验收“市卫生局”验收通过                     with a record from its own unit
                ，附“市卫生局”的检查记录 / 附责任单位自己的检查记录 / 未附检查记录
                ，检查记录未写明检查人 / 检查时间晚于当前时间 / 暗访 / 检查人为“…”
@@ -84,6 +89,7 @@ from __future__ import annotations
 
 import functools
 import re
+import types
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -99,6 +105,7 @@ from campaignflow.domain.model import Deployment, Inspection, Person, Plan, Plan
 from campaignflow.domain.notifications import EVENT_ZH
 from campaignflow.domain.roles import Actor
 from campaignflow.domain.rules import BUILTIN_RULES
+from campaignflow.domain.schemas import AttributeField, KindSchema
 from campaignflow.dossier import check_dossier, export_task
 from campaignflow.engine import Engine
 from campaignflow.errors import CampaignflowError, RuleViolation
@@ -210,7 +217,9 @@ def cf_clock() -> FixedClock:
 @pytest.fixture
 def cf_engine(tmp_path: Path, cf_clock: FixedClock) -> Iterator[Engine]:
     """An engine on a fresh SQLite file with the city units registered."""
-    engine = Engine(f"sqlite:///{tmp_path / 'campaignflow-specs.db'}", clock=cf_clock)
+    engine = Engine(
+        f"sqlite:///{tmp_path / 'campaignflow-specs.db'}", clock=cf_clock, load_entry_points=False
+    )
     seed_units(engine)
     yield engine
     engine.close()
@@ -297,6 +306,74 @@ def task_in_state(cf_context: SpecContext, *, unit: str, clauses: str) -> None:
     cf_context.drive_to(target, fields)
 
 
+_TYPES_ZH = {"文字": "str", "整数": "int", "数值": "number", "日期": "date", "是否": "bool"}
+
+
+def attributes_of(text: str) -> dict[str, Any]:
+    """``station_count=12；street=北关街`` → ``{"station_count": 12, "street": "北关街"}`` (whole
+    numbers become int, decimals float, 是/否 bool, the rest stays text)."""
+    found: dict[str, Any] = {}
+    for pair in filter(None, (p.strip() for p in re.split(r"[；;]", text))):
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise StepError(f"属性“{pair}”要写成 键=值")
+        value: Any = raw.strip()
+        if re.fullmatch(r"-?\d+", value):
+            value = int(value)
+        elif re.fullmatch(r"-?\d+\.\d+", value):
+            value = float(value)
+        elif value in ("是", "否"):
+            value = value == "是"
+        found[key.strip()] = value
+    return found
+
+
+@_setup(r"插件“(?P<plugin>[^”]+)”规定(?P<what>任务|佐证材料)类型“(?P<kind>[^”]+)”须有属性：")
+def plugin_schema(
+    cf_context: SpecContext, datatable: list[list[str]], *, plugin: str, what: str, kind: str
+) -> None:
+    """Declare an attribute schema as a plugin would, and go on with an engine that has it."""
+    header, *body = [[cell.strip() for cell in row] for row in datatable]
+    if header[:2] != ["属性", "类型"]:
+        raise StepError("属性表格的表头要以 | 属性 | 类型 | 开始（可加“至少”“名称”）")
+    fields = []
+    for row in (dict(zip(header, cells, strict=True)) for cells in body):
+        if row["类型"] not in _TYPES_ZH:
+            raise StepError(f"不认识的类型“{row['类型']}”；可用：{'、'.join(_TYPES_ZH)}")
+        fields.append(
+            AttributeField(
+                name=row["属性"],
+                type=_TYPES_ZH[row["类型"]],  # type: ignore[arg-type]
+                minimum=float(row["至少"]) if row.get("至少") else None,
+                label_zh=row.get("名称", ""),
+            )
+        )
+    cf_context.schemas[(what, kind)] = (plugin, KindSchema(kind=kind, fields=fields))
+    declared: dict[str, dict[str, list[KindSchema]]] = {}
+    for (kind_of, _kind), (name, schema) in cf_context.schemas.items():
+        hook = "campaignflow_task_kinds" if kind_of == "任务" else "campaignflow_evidence_kinds"
+        declared.setdefault(name, {}).setdefault(hook, []).append(schema)
+    plugins = [
+        types.SimpleNamespace(name=name, **{hook: _returning(schemas) for hook, schemas in hooks.items()})
+        for name, hooks in declared.items()
+    ]
+    old = cf_context.engine  # the new engine shares its connection pool; the fixture disposes it
+    cf_context.engine = Engine(
+        old.sqlalchemy_engine,
+        clock=old.clock,
+        timezone=old.timezone,
+        load_entry_points=False,
+        plugins=plugins,
+    )
+
+
+def _returning(schemas: list[KindSchema]) -> Callable[[], list[KindSchema]]:
+    def hook() -> list[KindSchema]:
+        return list(schemas)
+
+    return hook
+
+
 # --- 当: the actions ----------------------------------------------------------------------------
 
 
@@ -312,6 +389,8 @@ def _set_field(fields: dict[str, Any], name: str, text: str | None, context: Spe
         fields[field] = None if blank else context.due(text or "")
     elif field == "unit":
         fields[field] = context.unit_id(text or "")
+    elif field == "attributes":
+        fields[field] = attributes_of(text or "")
     else:
         fields[field] = text or ""
 
@@ -402,7 +481,12 @@ def submit_self_check(
     evidence = [cf_context.evidence()]
     report = "已按标准整改"
     for clause in split_clauses(clauses):
-        if clause in ("未附整改佐证材料", "未附佐证材料"):
+        if found := re.fullmatch(r"附“([^”]+)”类佐证材料(?:（([^）]*)）)?", clause):
+            base = cf_context.evidence()
+            evidence.append(
+                attrs.evolve(base, kind=found.group(1), attributes=attributes_of(found.group(2) or ""))
+            )
+        elif clause in ("未附整改佐证材料", "未附佐证材料"):
             evidence = []
         elif (text := quoted(clause, "自查报告为")) is not None:
             report = text
@@ -412,7 +496,8 @@ def submit_self_check(
             raise _unknown(
                 clause,
                 "提交自查",
-                "附整改佐证材料、未附整改佐证材料、佐证材料注明的时间晚于当前时间、自查报告为“…”",
+                "附整改佐证材料、未附整改佐证材料、佐证材料注明的时间晚于当前时间、自查报告为“…”、"
+                "附“…”类佐证材料（键=值；…）",
             )
     cf_context.engine.submit_self_check(
         cf_context.task.id, by=cf_context.actor(role, who, system), report=report, evidence=evidence
@@ -639,9 +724,11 @@ def _compare_missing(error: RuleViolation, rows: list[dict[str, str]]) -> None:
         f"缺少的项目应为 {expected}，实际为 {actual}（多出 {sorted(set(actual) - set(expected))}，"
         f"漏报 {sorted(set(expected) - set(actual))}）：{error.message_zh}"
     )
-    by_code = {item.code: item for item in error.missing}
+    by_code: dict[str, list[Any]] = {}
+    for item in error.missing:  # a code may be reported more than once (one item per attribute)
+        by_code.setdefault(item.code, []).append(item)
     for row in rows:
-        item = by_code[row["代码"]]
+        item = by_code[row["代码"]].pop(0)
         for column, value in (("规则", item.rule), ("说明", item.message_zh)):
             if row.get(column):
                 assert row[column] == value, f"{item.code} 的{column}应为“{row[column]}”，实际为“{value}”"

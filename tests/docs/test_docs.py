@@ -60,7 +60,7 @@ def _name(path: Path) -> str:
 
 def test_the_docs_exist() -> None:
     names = {p.name for p in MARKDOWN}
-    assert {"index.md", "concepts.md", "embedding.md", "cli.md", "README.md"} <= names
+    assert {"index.md", "concepts.md", "embedding.md", "cli.md", "plugins.md", "README.md"} <= names
 
 
 @pytest.mark.parametrize("path", [p for p in MARKDOWN if blocks(p, "python")], ids=_name)
@@ -73,7 +73,7 @@ def test_python_blocks_run(path: Path, tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_every_guide_has_running_examples() -> None:
-    for name in ("README.md", "concepts.md", "embedding.md", "cli.md"):
+    for name in ("README.md", "concepts.md", "embedding.md", "cli.md", "plugins.md"):
         path = ROOT / name if name == "README.md" else DOCS / name
         assert blocks(path, "python"), f"{name} has no ```python example"
 

@@ -73,7 +73,7 @@ def test_the_policy_page_is_the_active_policy() -> None:
     from campaignflow import Engine
     from campaignflow.policy import render_policy
 
-    engine = Engine("sqlite://")
+    engine = Engine("sqlite://", load_entry_points=False)
     try:
         assert _hook().policy_pages()["policy/index.md"] == render_policy(engine, markdown=True)  # type: ignore[attr-defined]
     finally:

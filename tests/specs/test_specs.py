@@ -17,6 +17,7 @@ import pytest
 from pytest_bdd import scenarios
 
 from campaignflow.domain.rules import CATALOGUE
+from campaignflow.domain.schemas import SCHEMA_CATALOGUE
 from campaignflow.testing import steps
 from campaignflow.testing.traceability import rule_coverage, scenarios_in, uncovered, unknown_rules
 
@@ -35,12 +36,12 @@ def test_the_specs_are_there() -> None:
 
 
 def test_every_rule_code_has_a_scenario() -> None:
-    missing = uncovered(CATALOGUE, [SPECS])
+    missing = uncovered({**CATALOGUE, **SCHEMA_CATALOGUE}, [SPECS])
     assert missing == [], f"这些规则代码还没有场景 / rule codes without a scenario: {missing}"
 
 
 def test_every_rule_tag_names_a_known_code() -> None:
-    assert unknown_rules(set(CATALOGUE) | POLICY_AREAS, [SPECS]) == {}
+    assert unknown_rules(set(CATALOGUE) | set(SCHEMA_CATALOGUE) | POLICY_AREAS, [SPECS]) == {}
 
 
 def test_every_scenario_is_tagged_with_what_it_covers() -> None:

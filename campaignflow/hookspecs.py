@@ -1,0 +1,118 @@
+"""The hook contract: the only thing plugins see of campaignflow.
+
+Write a plugin as a module, class or object with functions named after these hooks, marked with
+:data:`hookimpl` (an unmarked ``campaignflow_*`` function counts too, so a misspelt hook is reported
+instead of ignored). Register it with ``Engine(..., plugins=[plugin])`` or through an entry point in
+the ``campaignflow`` group (loaded by default, ``load_entry_points=False`` switches it off). A hook
+implementation may take any subset of the hook's arguments.
+
+No hook is ``firstresult``: every plugin's answer counts, and campaignflow calls each plugin's
+implementation on its own, so a fault is pinned on the plugin that caused it. For that reason hook
+wrappers (``wrapper=True`` / ``hookwrapper=True``) are refused: nothing may sit between the engine
+and another plugin's answer, and no plugin can remove or weaken the built-in 四有四定 rules, which
+are not a hook result at all but the engine's fixed base.
+
+Plugins receive and return attrs value objects (:class:`~campaignflow.ActionContext`,
+:class:`~campaignflow.Event` …), never database rows or sessions.
+
+When each hook runs and what a fault does:
+
+========================================  ============================  ===============================
+hook                                      called                        a raise or a bad answer
+========================================  ============================  ===============================
+``campaignflow_rules``                    once, when the Engine is      :class:`PluginLoadError` from
+``campaignflow_task_kinds``               built                         the Engine constructor
+``campaignflow_evidence_kinds``
+``campaignflow_channels``
+a returned ``Rule``'s ``check``           before every action it        :class:`PluginError`: the action
+                                          applies to                    is refused, nothing written
+``campaignflow_notifications``            once per committed action,    fails open: the transition has
+                                          by the dispatcher after       committed; the event waits in
+                                          commit                        the outbox and is retried
+``Channel.send``                          by the dispatcher, per        fails open: retried with
+                                          message                       backoff, then a dead letter
+========================================  ============================  ===============================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pluggy
+
+from campaignflow.domain.messages import Channel, Event, Notice
+from campaignflow.domain.rules import Rule
+from campaignflow.domain.schemas import KindSchema
+
+__all__ = ["PROJECT", "hookimpl", "hookspec"]
+
+PROJECT = "campaignflow"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- rules ----------------------------------------------------------------------------------------
+
+
+@hookspec
+def campaignflow_rules(triggers: frozenset[str]) -> Iterable[Rule]:
+    """Extra rules, checked before an action together with the built-in 四有四定 rules.
+
+    Called once when the Engine is built; ``triggers`` are the lifecycle's triggers. Return
+    :class:`~campaignflow.Rule` values: ``triggers`` they apply to, optionally ``kinds`` (task kinds;
+    empty means every kind), the ``codes`` they can report, and a ``check(ActionContext)`` returning
+    :class:`~campaignflow.Missing` items (empty when satisfied). A refusal lists the built-in items
+    and every plugin's items at once. Names and codes must be new: reusing a built-in rule's name
+    or code is a :class:`~campaignflow.errors.PluginLoadError`.
+
+    Not firstresult: the engine collects every plugin's list.
+    """
+    return ()
+
+
+# --- attribute schemas ---------------------------------------------------------------------------
+
+
+@hookspec
+def campaignflow_task_kinds() -> Iterable[KindSchema]:
+    """The attribute schemas of task kinds this plugin defines (``KindSchema(kind=..., fields=...)``).
+
+    Called once when the Engine is built. ``assign`` checks a task of such a kind against its schema
+    (code ``task_attributes``). A kind may be declared by one plugin only. Not firstresult.
+    """
+    return ()
+
+
+@hookspec
+def campaignflow_evidence_kinds() -> Iterable[KindSchema]:
+    """The attribute schemas of evidence kinds (``"photo.before"``, ``"refill_record"`` …).
+
+    Called once when the Engine is built. ``submit_self_check`` checks every evidence item of such a
+    kind (code ``evidence_attributes``). A kind may be declared by one plugin only. Not firstresult.
+    """
+    return ()
+
+
+# --- notifications --------------------------------------------------------------------------------
+
+
+@hookspec
+def campaignflow_notifications(event: Event) -> Iterable[Notice]:
+    """Extra notices for a committed step: which units' people hear of it, and with what text.
+
+    Called by the dispatcher (``engine.dispatch()``), once per committed action, after commit; never
+    inside the action's transaction. The built-in notices (the unit on 交办, the office on 自查 …) are
+    sent whatever plugins answer. If it raises, the event stays in the outbox with the fault recorded
+    and is offered again with backoff, then parked as a dead letter. Not firstresult.
+    """
+    return ()
+
+
+@hookspec
+def campaignflow_channels() -> Iterable[Channel]:
+    """Notification channels this plugin provides (anything with ``name`` and ``send(message)``).
+
+    Called once when the Engine is built. A channel's ``name`` is the key of a person's address on it
+    in the contact directory; two plugins may not provide the same name. Not firstresult.
+    """
+    return ()
