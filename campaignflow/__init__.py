@@ -3,8 +3,11 @@
 The public surface is re-exported here; everything else is an implementation detail.
 """
 
+from campaignflow.calendars import china_calendar as china_calendar
 from campaignflow.clock import FixedClock as FixedClock
 from campaignflow.clock import SystemClock as SystemClock
+from campaignflow.domain.calendar import Limit as Limit
+from campaignflow.domain.calendar import WorkCalendar as WorkCalendar
 from campaignflow.domain.clock import Clock as Clock
 from campaignflow.domain.lifecycle import Lifecycle as Lifecycle
 from campaignflow.domain.lifecycle import TransitionSpec as TransitionSpec
@@ -25,6 +28,7 @@ from campaignflow.domain.rules import Rule as Rule
 from campaignflow.engine import Engine as Engine
 from campaignflow.engine import Page as Page
 from campaignflow.errors import ActionRefused as ActionRefused
+from campaignflow.errors import CalendarYearUnknown as CalendarYearUnknown
 from campaignflow.errors import CampaignflowError as CampaignflowError
 from campaignflow.errors import ConflictError as ConflictError
 from campaignflow.errors import DefinitionError as DefinitionError
@@ -42,6 +46,7 @@ __all__ = [
     "ActionContext",
     "ActionRefused",
     "Actor",
+    "CalendarYearUnknown",
     "CampaignflowError",
     "Clock",
     "ConflictError",
@@ -55,6 +60,7 @@ __all__ = [
     "InvalidInput",
     "InvalidTransition",
     "Lifecycle",
+    "Limit",
     "Missing",
     "NotFound",
     "Page",
@@ -71,4 +77,6 @@ __all__ = [
     "TaskState",
     "TransitionSpec",
     "Unit",
+    "WorkCalendar",
+    "china_calendar",
 ]

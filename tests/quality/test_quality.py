@@ -31,6 +31,7 @@ PUBLIC_API = [
     "ActionContext",
     "ActionRefused",
     "Actor",
+    "CalendarYearUnknown",
     "CampaignflowError",
     "Clock",
     "ConflictError",
@@ -44,6 +45,7 @@ PUBLIC_API = [
     "InvalidInput",
     "InvalidTransition",
     "Lifecycle",
+    "Limit",
     "Missing",
     "NotFound",
     "Page",
@@ -60,6 +62,8 @@ PUBLIC_API = [
     "TaskState",
     "TransitionSpec",
     "Unit",
+    "WorkCalendar",
+    "china_calendar",
 ]
 
 
