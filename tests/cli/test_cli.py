@@ -84,6 +84,8 @@ def test_run_demo_is_deterministic_and_counts_states(tmp_path: Path) -> None:
         TaskState.VERIFIED: 1,
         TaskState.ARCHIVED: 3,
         TaskState.CANCELLED: 1,
+        TaskState.RETURNED: 0,
+        TaskState.SUSPENDED: 0,
     }
     assert result.refused == 5
     assert result.reworks == 2

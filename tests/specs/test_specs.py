@@ -24,7 +24,7 @@ scenarios(".")
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 
-POLICY_AREAS = {"lifecycle", "permission"}
+POLICY_AREAS = {"lifecycle", "permission", "escalation"}
 """``@rule:`` tags that name a policy area rather than a catalogue code."""
 
 
