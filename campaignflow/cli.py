@@ -5,6 +5,7 @@
     campaignflow demo [--db PATH]
     campaignflow db upgrade --url URL [--prefix cf_] [--schema S]
     campaignflow db current --url URL [--prefix cf_] [--schema S]
+    campaignflow sweep --url URL [--loop [--interval 60] [--times N]] [--calendar FILE ...]
 
 A campaignflow error (a refusal, a schema problem, bad input) or a database error is printed in
 Chinese and English and the command exits with status 1; no traceback is shown for them.
@@ -12,6 +13,7 @@ Chinese and English and the command exits with status 1; no traceback is shown f
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +23,7 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.text import Text
 
+from campaignflow.calendars import china_calendar
 from campaignflow.demo import run_demo
 from campaignflow.engine import Engine
 from campaignflow.errors import CampaignflowError, InvalidInput, RuleViolation
@@ -119,7 +122,7 @@ def _database_options(command: _F) -> _F:
     )(command)
 
 
-def _engine(url: str, prefix: str, schema: str | None, *, must_exist: bool = False) -> Engine:
+def _engine(url: str, prefix: str, schema: str | None, *, must_exist: bool = False, **options: Any) -> Engine:
     try:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError:
@@ -129,7 +132,7 @@ def _engine(url: str, prefix: str, schema: str | None, *, must_exist: bool = Fal
         raise InvalidInput(
             f"数据库文件 {file!r} 不存在", f"the database file {file!r} does not exist", field="url"
         )
-    return Engine(parsed, migrate=False, table_prefix=prefix, schema=schema)
+    return Engine(parsed, migrate=False, table_prefix=prefix, schema=schema, **options)
 
 
 @db.command()
@@ -160,3 +163,73 @@ def current(url: str, prefix: str, schema: str | None) -> None:
     else:
         text = f"当前结构版本 / current schema revision: {revision} (head is {HEAD})"
     _stdout().print(Text(text))
+
+
+@main.command()
+@_database_options
+@click.option("--loop", is_flag=True, help="keep sweeping every --interval seconds / 循环巡查")
+@click.option(
+    "--interval", default=60.0, show_default=True, type=click.FloatRange(min=0), help="seconds between sweeps"
+)
+@click.option(
+    "--times", default=0, type=click.IntRange(min=0), help="with --loop: stop after N sweeps (0: never)"
+)
+@click.option(
+    "--batch", default=200, show_default=True, type=click.IntRange(1, 1000), help="tasks per transaction"
+)
+@click.option(
+    "--calendar",
+    "calendars",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="a year's holiday schedule (TOML) for years chinese-calendar lacks / 节假日安排文件",
+)
+@click.option(
+    "--assume-weekdays",
+    is_flag=True,
+    help="count years without a schedule Monday–Friday instead of reporting them / 无安排的年份按周一至周五",
+)
+def sweep(
+    *,
+    url: str,
+    prefix: str,
+    schema: str | None,
+    loop: bool,
+    interval: float,
+    times: int,
+    batch: int,
+    calendars: tuple[str, ...],
+    assume_weekdays: bool,
+) -> None:
+    """Remind and escalate due tasks (催办 → 督办 → 挂牌督办 → 公开曝光) / 督办巡查。
+
+    Each step is recorded once however often (and however many) sweeps run.
+    """
+    calendar = china_calendar(calendars, unknown_years="weekdays" if assume_weekdays else "raise")
+    engine = _engine(url, prefix, schema, must_exist=True, calendar=calendar)
+    out = _stdout()
+    runs = 0
+    try:
+        while True:
+            report = engine.sweep(batch=batch)
+            runs += 1
+            for record in report.recorded:
+                out.print(Text(f"{record.label_zh} / {record.level}: {record.task_id}（{record.unit}）"))
+            for problem in report.problems:
+                _stderr().print(
+                    Text(f"未能判断 / skipped {problem.task_id}: {problem.message_zh} / {problem.message_en}")
+                )
+            out.print(
+                Text(
+                    f"督办巡查 / sweep {report.at.isoformat(timespec='seconds')}: "
+                    f"检查 {report.examined} 项到期任务，记录 {len(report.recorded)} 项督办 / "
+                    f"examined {report.examined}, recorded {len(report.recorded)}"
+                )
+            )
+            if not loop or (times and runs >= times):
+                break
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        engine.close()
