@@ -9,6 +9,12 @@ from campaignflow.clock import SystemClock as SystemClock
 from campaignflow.domain.calendar import Limit as Limit
 from campaignflow.domain.calendar import WorkCalendar as WorkCalendar
 from campaignflow.domain.clock import Clock as Clock
+from campaignflow.domain.deadlines import DeadlinePolicy as DeadlinePolicy
+from campaignflow.domain.deadlines import DeadlineRule as DeadlineRule
+from campaignflow.domain.deadlines import DeadlineTable as DeadlineTable
+from campaignflow.domain.escalation import Escalation as Escalation
+from campaignflow.domain.escalation import EscalationLadder as EscalationLadder
+from campaignflow.domain.escalation import EscalationStep as EscalationStep
 from campaignflow.domain.lifecycle import Lifecycle as Lifecycle
 from campaignflow.domain.lifecycle import TransitionSpec as TransitionSpec
 from campaignflow.domain.model import Deployment as Deployment
@@ -39,6 +45,7 @@ from campaignflow.errors import NotFound as NotFound
 from campaignflow.errors import PermissionDenied as PermissionDenied
 from campaignflow.errors import RuleViolation as RuleViolation
 from campaignflow.errors import SchemaNotReady as SchemaNotReady
+from campaignflow.sweeping import SweepReport as SweepReport
 
 __version__ = "0.1.0"
 
@@ -50,9 +57,15 @@ __all__ = [
     "CampaignflowError",
     "Clock",
     "ConflictError",
+    "DeadlinePolicy",
+    "DeadlineRule",
+    "DeadlineTable",
     "DefinitionError",
     "Deployment",
     "Engine",
+    "Escalation",
+    "EscalationLadder",
+    "EscalationStep",
     "Evidence",
     "FixedClock",
     "HistoryEntry",
@@ -72,6 +85,7 @@ __all__ = [
     "Rule",
     "RuleViolation",
     "SchemaNotReady",
+    "SweepReport",
     "SystemClock",
     "Task",
     "TaskState",
