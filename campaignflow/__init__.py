@@ -3,15 +3,24 @@
 The public surface is re-exported here; everything else is an implementation detail.
 """
 
+from campaignflow.calendars import china_calendar as china_calendar
 from campaignflow.clock import FixedClock as FixedClock
 from campaignflow.clock import SystemClock as SystemClock
 from campaignflow.delivery import DeliveryPolicy as DeliveryPolicy
 from campaignflow.delivery import DispatchReport as DispatchReport
 from campaignflow.domain.audit import AuditReport as AuditReport
 from campaignflow.domain.audit import ChainBreak as ChainBreak
+from campaignflow.domain.calendar import Limit as Limit
+from campaignflow.domain.calendar import WorkCalendar as WorkCalendar
 from campaignflow.domain.clock import Clock as Clock
 from campaignflow.domain.contacts import Contact as Contact
 from campaignflow.domain.contacts import ContactRole as ContactRole
+from campaignflow.domain.deadlines import DeadlinePolicy as DeadlinePolicy
+from campaignflow.domain.deadlines import DeadlineRule as DeadlineRule
+from campaignflow.domain.deadlines import DeadlineTable as DeadlineTable
+from campaignflow.domain.escalation import Escalation as Escalation
+from campaignflow.domain.escalation import EscalationLadder as EscalationLadder
+from campaignflow.domain.escalation import EscalationStep as EscalationStep
 from campaignflow.domain.lifecycle import Lifecycle as Lifecycle
 from campaignflow.domain.lifecycle import TransitionSpec as TransitionSpec
 from campaignflow.domain.messages import Channel as Channel
@@ -39,6 +48,7 @@ from campaignflow.domain.schemas import KindSchema as KindSchema
 from campaignflow.engine import Engine as Engine
 from campaignflow.engine import Page as Page
 from campaignflow.errors import ActionRefused as ActionRefused
+from campaignflow.errors import CalendarYearUnknown as CalendarYearUnknown
 from campaignflow.errors import CampaignflowError as CampaignflowError
 from campaignflow.errors import ChannelError as ChannelError
 from campaignflow.errors import CheckpointInvalid as CheckpointInvalid
@@ -62,6 +72,7 @@ from campaignflow.store.audit import Checkpoint as Checkpoint
 from campaignflow.store.evidence import EvidenceStore as EvidenceStore
 from campaignflow.store.evidence import LocalEvidenceStore as LocalEvidenceStore
 from campaignflow.store.outbox import OutboxEntry as OutboxEntry
+from campaignflow.sweeping import SweepReport as SweepReport
 
 __version__ = "0.1.0"
 
@@ -71,6 +82,7 @@ __all__ = [
     "Actor",
     "AttributeField",
     "AuditReport",
+    "CalendarYearUnknown",
     "CampaignflowError",
     "ChainBreak",
     "Channel",
@@ -81,12 +93,18 @@ __all__ = [
     "ConflictError",
     "Contact",
     "ContactRole",
+    "DeadlinePolicy",
+    "DeadlineRule",
+    "DeadlineTable",
     "DefinitionError",
     "DeliveryPolicy",
     "Deployment",
     "DispatchReport",
     "DossierError",
     "Engine",
+    "Escalation",
+    "EscalationLadder",
+    "EscalationStep",
     "Event",
     "Evidence",
     "EvidenceError",
@@ -100,6 +118,7 @@ __all__ = [
     "InvalidTransition",
     "KindSchema",
     "Lifecycle",
+    "Limit",
     "LocalEvidenceStore",
     "Message",
     "Missing",
@@ -118,11 +137,14 @@ __all__ = [
     "Rule",
     "RuleViolation",
     "SchemaNotReady",
+    "SweepReport",
     "SystemClock",
     "Task",
     "TaskState",
     "Template",
     "TransitionSpec",
     "Unit",
+    "WorkCalendar",
+    "china_calendar",
     "hookimpl",
 ]

@@ -14,6 +14,7 @@
     campaignflow dispatch --url URL [--loop [--interval 5] [--rounds N]] [--plugin MODULE[:ATTR]] …
     campaignflow outbox dead --url URL [--limit 50]
     campaignflow outbox requeue --url URL (--id N … | --all)
+    campaignflow sweep --url URL [--loop [--interval 60] [--times N]] [--calendar FILE ...]
 
 A campaignflow error (a refusal, a schema problem, bad input) or a database error is printed in
 Chinese and English and the command exits with status 1; no traceback is shown for them.
@@ -33,6 +34,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from campaignflow.calendars import china_calendar
 from campaignflow.delivery import DispatchReport
 from campaignflow.demo import run_demo
 from campaignflow.dossier import check_dossier, export_campaign, export_task
@@ -156,15 +158,7 @@ def _database_options(command: _F) -> _F:
     )(command)
 
 
-def _engine(
-    url: str,
-    prefix: str,
-    schema: str | None,
-    *,
-    must_exist: bool = False,
-    plugins: tuple[object, ...] = (),
-    load_entry_points: bool = True,
-) -> Engine:
+def _engine(url: str, prefix: str, schema: str | None, *, must_exist: bool = False, **options: Any) -> Engine:
     try:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError:
@@ -174,14 +168,7 @@ def _engine(
         raise InvalidInput(
             f"数据库文件 {file!r} 不存在", f"the database file {file!r} does not exist", field="url"
         )
-    return Engine(
-        parsed,
-        migrate=False,
-        table_prefix=prefix,
-        schema=schema,
-        plugins=plugins,
-        load_entry_points=load_entry_points,
-    )
+    return Engine(parsed, migrate=False, table_prefix=prefix, schema=schema, **options)
 
 
 @db.command()
@@ -540,3 +527,73 @@ def requeue(url: str, prefix: str, schema: str | None, ids: tuple[int, ...], eve
     finally:
         engine.close()
     _stdout().print(Text(f"已重新排队 / requeued: {count}"))
+
+
+@main.command()
+@_database_options
+@click.option("--loop", is_flag=True, help="keep sweeping every --interval seconds / 循环巡查")
+@click.option(
+    "--interval", default=60.0, show_default=True, type=click.FloatRange(min=0), help="seconds between sweeps"
+)
+@click.option(
+    "--times", default=0, type=click.IntRange(min=0), help="with --loop: stop after N sweeps (0: never)"
+)
+@click.option(
+    "--batch", default=200, show_default=True, type=click.IntRange(1, 1000), help="tasks per transaction"
+)
+@click.option(
+    "--calendar",
+    "calendars",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="a year's holiday schedule (TOML) for years chinese-calendar lacks / 节假日安排文件",
+)
+@click.option(
+    "--assume-weekdays",
+    is_flag=True,
+    help="count years without a schedule Monday–Friday instead of reporting them / 无安排的年份按周一至周五",
+)
+def sweep(
+    *,
+    url: str,
+    prefix: str,
+    schema: str | None,
+    loop: bool,
+    interval: float,
+    times: int,
+    batch: int,
+    calendars: tuple[str, ...],
+    assume_weekdays: bool,
+) -> None:
+    """Remind and escalate due tasks (催办 → 督办 → 挂牌督办 → 公开曝光) / 督办巡查。
+
+    Each step is recorded once however often (and however many) sweeps run.
+    """
+    calendar = china_calendar(calendars, unknown_years="weekdays" if assume_weekdays else "raise")
+    engine = _engine(url, prefix, schema, must_exist=True, calendar=calendar)
+    out = _stdout()
+    runs = 0
+    try:
+        while True:
+            report = engine.sweep(batch=batch)
+            runs += 1
+            for record in report.recorded:
+                out.print(Text(f"{record.label_zh} / {record.level}: {record.task_id}（{record.unit}）"))
+            for problem in report.problems:
+                _stderr().print(
+                    Text(f"未能判断 / skipped {problem.task_id}: {problem.message_zh} / {problem.message_en}")
+                )
+            out.print(
+                Text(
+                    f"督办巡查 / sweep {report.at.isoformat(timespec='seconds')}: "
+                    f"检查 {report.examined} 项到期任务，记录 {len(report.recorded)} 项督办 / "
+                    f"examined {report.examined}, recorded {len(report.recorded)}"
+                )
+            )
+            if not loop or (times and runs >= times):
+                break
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        engine.close()

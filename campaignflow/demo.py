@@ -560,7 +560,8 @@ class _Demo:
         by_state.add_column("状态")
         by_state.add_column("任务数", justify="right")
         for state, count in counts.items():
-            by_state.add_row(state.label_zh, str(count))
+            if count:  # states no demo task is in (退回, 挂起) stay out of the table
+                by_state.add_row(state.label_zh, str(count))
         by_state.add_section()
         by_state.add_row("合计", str(len(tasks)))
         self.console.print(by_state)

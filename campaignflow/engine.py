@@ -21,11 +21,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 import sqlalchemy as sa
 
+from campaignflow.calendars import china_calendar
 from campaignflow.clock import SystemClock
+from campaignflow.clockactions import ClockActions
 from campaignflow.delivery import DeliveryPolicy, Dispatcher, DispatchReport, outbox_rows
 from campaignflow.domain.audit import AuditReport
+from campaignflow.domain.calendar import Deadline, Limit, WorkCalendar
 from campaignflow.domain.clock import Clock
 from campaignflow.domain.contacts import Contact
+from campaignflow.domain.deadlines import DeadlinePolicy, DeadlineRequest
+from campaignflow.domain.escalation import EscalationLadder, default_ladder
 from campaignflow.domain.history import GENESIS, entry_hash
 from campaignflow.domain.labels import TRIGGER_ZH
 from campaignflow.domain.lifecycle import NEW, Lifecycle, default_lifecycle
@@ -66,6 +71,7 @@ from campaignflow.store import audit as auditing
 from campaignflow.store import database as connecting
 from campaignflow.store import schema
 from campaignflow.store.audit import Checkpoint
+from campaignflow.store.escalations import EscalationStore
 from campaignflow.store.evidence import EvidenceStore, evidence_status
 from campaignflow.store.outbox import OutboxEntry, OutboxStore
 from campaignflow.store.repository import Repository
@@ -117,7 +123,7 @@ def _actor(value: object) -> Actor:
     return actor
 
 
-class Engine:
+class Engine(ClockActions):
     """The campaign task engine. One per database and policy; safe to share between threads.
 
     ``database`` is a URL (``"sqlite:///campaign.db"``, ``"postgresql://…"``) or a SQLAlchemy
@@ -146,6 +152,11 @@ class Engine:
         plugins: Iterable[object] = (),
         load_entry_points: bool = True,
         delivery: DeliveryPolicy | None = None,
+        calendar: WorkCalendar | None = None,
+        deadline_policy: DeadlinePolicy | None = None,
+        escalation: EscalationLadder | None = None,
+        max_extensions: int = 2,
+        suspension_pauses_clock: bool = True,
     ) -> None:
         self._sa = database if isinstance(database, sa.Engine) else connecting.connect(database)
         self.clock: Clock = clock if clock is not None else SystemClock()
@@ -184,6 +195,45 @@ class Engine:
             policy=delivery or DeliveryPolicy(),
             ready=self._ready,
         )
+        self._configure_clock(calendar, deadline_policy, escalation, max_extensions, suspension_pauses_clock)
+
+    def _configure_clock(
+        self,
+        calendar: WorkCalendar | None,
+        policy: DeadlinePolicy | None,
+        escalation: EscalationLadder | None,
+        max_extensions: int,
+        pauses: bool,
+    ) -> None:
+        """The deadline clock (docs/deadlines.md): calendar, deadline policy, escalation ladder."""
+        if calendar is not None and not isinstance(calendar, WorkCalendar):
+            raise InvalidInput(
+                "calendar 必须是 WorkCalendar", "calendar must be a WorkCalendar", field="calendar"
+            )
+        self.calendar = calendar if calendar is not None else china_calendar(timezone=self.timezone)
+        if policy is not None and not isinstance(policy, DeadlinePolicy):
+            raise InvalidInput(
+                "deadline_policy 必须有 limit_for(request) 方法",
+                "deadline_policy must have a limit_for(request) method",
+                field="deadline_policy",
+            )
+        self.deadline_policy = policy
+        if escalation is not None and not isinstance(escalation, EscalationLadder):
+            raise InvalidInput(
+                "escalation 必须是 EscalationLadder",
+                "escalation must be an EscalationLadder",
+                field="escalation",
+            )
+        self.escalation = escalation if escalation is not None else default_ladder()
+        if not isinstance(max_extensions, int) or isinstance(max_extensions, bool) or max_extensions < 0:
+            raise InvalidInput(
+                "max_extensions 必须是非负整数",
+                "max_extensions must be a non-negative int",
+                field="max_extensions",
+            )
+        self.max_extensions = max_extensions
+        self.suspension_pauses_clock = bool(pauses)
+        self._escalations = EscalationStore(self.tables, self.timezone)
 
     # --- set-up ---------------------------------------------------------------------------------
 
@@ -414,8 +464,16 @@ class Engine:
         after: str | None = None,
         limit: int = 100,
         connection: object | None = None,
+        escalation: str | None = None,
     ) -> Page:
-        """A keyset page of tasks (oldest first), filtered by state, unit and campaign."""
+        """A keyset page of tasks (oldest first), filtered by state, unit, campaign and escalation
+        level (``"supervise"``: the tasks whose current step is 督办)."""
+        if escalation is not None and escalation not in self.escalation.levels:
+            raise InvalidInput(
+                f"未知督办级别 {escalation!r}",
+                f"unknown escalation level {escalation!r}; expected one of {list(self.escalation.levels)}",
+                field="escalation",
+            )
         if state is not None:
             try:
                 state = TaskState(state).value
@@ -427,7 +485,13 @@ class Engine:
             )
         with self._tx(connection) as conn:
             items = self._repo.page(
-                conn, state=state, unit=unit, campaign=campaign, after=after, limit=limit + 1
+                conn,
+                state=state,
+                unit=unit,
+                campaign=campaign,
+                after=after,
+                limit=limit + 1,
+                escalation=escalation,
             )
         more = len(items) > limit
         items = items[:limit]
@@ -468,7 +532,7 @@ class Engine:
         standard: str,
         measures: Sequence[str],
         unit: str,
-        due: date | datetime | None,
+        due: date | datetime | None = None,
         campaign: str,
         indicator: str,
         leader: str | None = None,
@@ -476,12 +540,17 @@ class Engine:
         attributes: Mapping[str, Any] | None = None,
         external_ref: str | None = None,
         connection: object | None = None,
+        limit: Limit | None = None,
     ) -> Task:
         """交办: create a task under 四有四定 (定任务, 定部门, 定领导, 定进度).
 
         ``leader`` defaults to the unit's registered leader. With ``external_ref``, a retried call
         returns the task it created the first time (unique per campaign); the same reference with
         different content is a :class:`ConflictError`.
+
+        The deadline (定进度) is ``due`` (a date: the end of that day; or an aware datetime), or
+        ``limit`` (e.g. ``Limit.working_days(5)``) counted from now on the engine's work calendar,
+        or else whatever the engine's deadline policy gives for this indicator, unit and kind.
         """
         actor = _actor(by)
         title_ = _text(title, "title", optional=True)
@@ -504,9 +573,20 @@ class Engine:
             raise InvalidInput(
                 "external_ref 不能为空白", "external_ref must not be blank", field="external_ref"
             )
-        deadline = self.deadline_of(due) if due is not None else None
         attrs_ = freeze_mapping(attributes)
         now = self.clock.now()
+        deadline, basis = self._deadline(
+            due,
+            limit,
+            now,
+            DeadlineRequest(
+                campaign=campaign_,
+                indicator=indicator_,
+                unit=(unit_ or "").strip(),
+                kind=kind_,
+                attributes=attrs_,
+            ),
+        )
 
         problem = permission_problem("assign", actor, unit_)
         if problem:
@@ -516,7 +596,7 @@ class Engine:
             (standard_ or "").strip(),
             tuple(m.strip() for m in measures_ if m.strip()),
             (unit_ or "").strip(),
-            deadline,
+            basis["limit"] if basis is not None else deadline,
         )
         with self._tx(connection) as conn:
             if ref is not None:
@@ -564,8 +644,9 @@ class Engine:
                 office_unit=actor.unit,
                 created_at=now,
                 updated_at=now,
+                deadline_basis=basis,
             )
-            payload = {
+            payload: dict[str, Any] = {
                 "title": task.title,
                 "standard": task.standard,
                 "measures": list(task.measures),
@@ -579,6 +660,8 @@ class Engine:
                 "external_ref": task.external_ref,
                 "policy_fingerprint": task.policy_fingerprint,
             }
+            if basis is not None:
+                payload["deadline_basis"] = basis
             stored, entry = self._step(
                 task,
                 actor=actor,
@@ -633,8 +716,27 @@ class Engine:
             first["standard"],
             tuple(first["measures"]),
             first["unit"],
-            dt_from_json(first["deadline"]),
+            first["deadline_basis"]["limit"]
+            if "deadline_basis" in first
+            else dt_from_json(first["deadline"]),
         )
+
+    def _deadline(
+        self, due: object, limit: object, now: datetime, request: DeadlineRequest
+    ) -> tuple[datetime | None, dict[str, Any] | None]:
+        """The deadline of an assignment and, when it was computed from a limit, its basis."""
+        if due is not None and limit is not None:
+            raise InvalidInput("due 和 limit 只能给一个", "give either due or limit, not both", field="limit")
+        if due is not None:
+            return self.deadline_of(due), None  # type: ignore[arg-type]
+        if limit is None and self.deadline_policy is not None:
+            limit = self.deadline_policy.limit_for(request)
+        if limit is None:
+            return None, None
+        if not isinstance(limit, Limit):
+            raise InvalidInput("limit 必须是 Limit", "limit must be a Limit", field="limit")
+        computed: Deadline = self.calendar.deadline(now, limit)
+        return computed.at, computed.basis()
 
     def start(
         self,
@@ -825,6 +927,7 @@ class Engine:
         payload: Mapping[str, Any] | None = None,
         payload_of: Callable[[Task, Task], Mapping[str, Any]] | None = None,
         reason: str | None = None,
+        after: Callable[[sa.Connection, Task], None] | None = None,
     ) -> Task:
         actor = _actor(by)
         if not isinstance(task_id, str):
@@ -876,6 +979,8 @@ class Engine:
             self._write_effects(
                 conn, stored, entry, previous_unit=task.unit if task.unit != stored.unit else None
             )
+            if after is not None:
+                after(conn, stored)
         return stored
 
     def _check_rules(

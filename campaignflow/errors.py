@@ -14,6 +14,7 @@ The tree::
     ├── NotFound (LookupError)           no task / unit with that id
     ├── ChannelError                     a notification channel could not deliver (raised by
     │                                    channels; ``retryable=False`` parks the message at once)
+    ├── CalendarYearUnknown (LookupError) the work calendar has no holiday schedule for a year
     └── ActionRefused                    the action was refused; nothing was written
         ├── RuleViolation                四有四定 items missing (``.missing`` lists every one)
         ├── PermissionDenied             the actor's role or unit may not fire this trigger
@@ -37,6 +38,7 @@ import attrs
 
 __all__ = [
     "ActionRefused",
+    "CalendarYearUnknown",
     "CampaignflowError",
     "ChannelError",
     "CheckpointInvalid",
@@ -160,6 +162,25 @@ class NotFound(CampaignflowError, LookupError):
         labels = {"task": "任务", "unit": "单位"}
         super().__init__(
             f"找不到{labels.get(what, what)} {ident!r}", f"no {what} {ident!r}", what=what, ident=ident
+        )
+
+
+class CalendarYearUnknown(CampaignflowError, LookupError):
+    """The work calendar has no holiday schedule (放假安排) for ``year``: load the year's published
+    schedule as an override, or opt in to counting unknown years Monday to Friday."""
+
+    code = "calendar_year_unknown"
+
+    def __init__(self, year: int, known: tuple[int, ...] | list[int] = ()) -> None:
+        self.year = year
+        self.known: tuple[int, ...] = tuple(known)
+        span = f"{min(self.known)}–{max(self.known)}" if self.known else "none"
+        super().__init__(
+            f"工作日历没有 {year} 年的节假日安排（已有：{span}）：请加载该年的放假安排文件，"
+            '或明确选择按周一至周五计算（unknown_years="weekdays"）',
+            f"the work calendar has no holiday schedule for {year} (it knows {span}): load that year's "
+            'published schedule as an override file, or opt in with unknown_years="weekdays"',
+            year=year,
         )
 
 

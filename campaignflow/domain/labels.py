@@ -11,6 +11,8 @@ STATE_ZH: dict[str, str] = {
     "verified": "已验收",
     "archived": "已归档",
     "cancelled": "已撤销",
+    "returned": "已退回",
+    "suspended": "已挂起",
 }
 
 # The action, as a verb: "只有创建办可以{交办}".
@@ -23,6 +25,12 @@ TRIGGER_ZH: dict[str, str] = {
     "pass_verification": "验收通过（销号）",
     "archive": "归档立卷",
     "cancel": "撤销",
+    "request_extension": "申请延期",
+    "approve_extension": "批准延期",
+    "reject_extension": "驳回延期申请",
+    "return_assignment": "回退任务",
+    "suspend": "挂起任务",
+    "resume": "恢复任务",
 }
 
 # What happened, as a notification or a ledger line says it.
@@ -35,6 +43,12 @@ EVENT_ZH: dict[str, str] = {
     "pass_verification": "验收通过",
     "archive": "归档立卷",
     "cancel": "任务撤销",
+    "request_extension": "申请延期",
+    "approve_extension": "延期获批",
+    "reject_extension": "延期申请被驳回",
+    "return_assignment": "任务回退",
+    "suspend": "任务挂起",
+    "resume": "恢复整改",
 }
 
 ROLE_ZH: dict[str, str] = {

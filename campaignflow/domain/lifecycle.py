@@ -41,16 +41,29 @@ class TransitionSpec:
 _S = TaskState
 _DEFAULT: tuple[TransitionSpec, ...] = (
     TransitionSpec("assign", (NEW,), _S.ASSIGNED),
-    TransitionSpec("reassign", (_S.ASSIGNED,), _S.ASSIGNED),
+    TransitionSpec("reassign", (_S.ASSIGNED, _S.RETURNED), _S.ASSIGNED),
     TransitionSpec("start", (_S.ASSIGNED,), _S.RECTIFYING),
     TransitionSpec("submit_self_check", (_S.RECTIFYING,), _S.SELF_CHECKED),
     TransitionSpec("fail_verification", (_S.SELF_CHECKED,), _S.RECTIFYING),
     TransitionSpec("pass_verification", (_S.SELF_CHECKED,), _S.VERIFIED),
     TransitionSpec("archive", (_S.VERIFIED,), _S.ARCHIVED),
-    TransitionSpec("cancel", (_S.ASSIGNED, _S.RECTIFYING, _S.SELF_CHECKED, _S.VERIFIED), _S.CANCELLED),
+    TransitionSpec(
+        "cancel",
+        (_S.ASSIGNED, _S.RECTIFYING, _S.SELF_CHECKED, _S.VERIFIED, _S.RETURNED, _S.SUSPENDED),
+        _S.CANCELLED,
+    ),
+    # The deadline clock: 延期 keeps the state; 回退 and 挂起 leave the unit's path until the office acts.
+    *(
+        TransitionSpec(trigger, (state,), state)
+        for trigger in ("request_extension", "approve_extension", "reject_extension")
+        for state in (_S.ASSIGNED, _S.RECTIFYING)
+    ),
+    TransitionSpec("return_assignment", (_S.ASSIGNED,), _S.RETURNED),
+    TransitionSpec("suspend", (_S.RECTIFYING,), _S.SUSPENDED),
+    TransitionSpec("resume", (_S.SUSPENDED,), _S.RECTIFYING),
 )
 
-TRIGGERS: tuple[str, ...] = tuple(spec.trigger for spec in _DEFAULT)
+TRIGGERS: tuple[str, ...] = tuple(dict.fromkeys(spec.trigger for spec in _DEFAULT))
 
 
 class _Holder:

@@ -47,6 +47,8 @@ class TaskState(enum.StrEnum):
     VERIFIED = "verified"
     ARCHIVED = "archived"
     CANCELLED = "cancelled"
+    RETURNED = "returned"  # 回退: the unit sent a wrong assignment back; the office reassigns
+    SUSPENDED = "suspended"  # 挂起: the office stopped the clock of a task that cannot progress
 
     @property
     def label_zh(self) -> str:
@@ -281,3 +283,10 @@ class Task:
     self_check_report: str = ""
     inspection: Inspection | None = None
     history_head: str = ""
+    # --- the deadline clock ---
+    deadline_basis: Mapping[str, Any] | None = None  # limit, start, calendar sources, warnings
+    escalation_level: str | None = None  # the sweep's latest step for the current deadline
+    extension_count: int = 0  # approved extensions (延期)
+    extension_request: Mapping[str, Any] | None = None  # the pending 延期申请, if any
+    suspended_at: datetime | None = None  # when the current suspension (挂起) began
+    suspended_seconds: int = 0  # suspended time of the finished suspensions

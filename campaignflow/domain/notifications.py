@@ -22,6 +22,12 @@ def recipients(trigger: str, task: Task, previous_unit: str | None = None) -> tu
         "pass_verification": (unit, office),
         "archive": (unit,),
         "cancel": (unit,),
+        "request_extension": (office,),
+        "approve_extension": (unit,),
+        "reject_extension": (unit,),
+        "return_assignment": (office,),
+        "suspend": (unit,),
+        "resume": (unit,),
     }
     seen: dict[str, None] = dict.fromkeys(table.get(trigger, ()))
     return tuple(seen)

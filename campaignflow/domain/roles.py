@@ -71,6 +71,12 @@ PERMISSIONS: dict[str, tuple[Role, str]] = {
     "submit_self_check": (Role.UNIT, "own"),
     "pass_verification": (Role.INSPECTOR, "other"),
     "fail_verification": (Role.INSPECTOR, "other"),
+    "request_extension": (Role.UNIT, "own"),
+    "approve_extension": (Role.OFFICE, "any"),
+    "reject_extension": (Role.OFFICE, "any"),
+    "return_assignment": (Role.UNIT, "own"),
+    "suspend": (Role.OFFICE, "any"),
+    "resume": (Role.OFFICE, "any"),
 }
 
 

@@ -14,7 +14,12 @@ item at once. So each rule here is a small pure check that returns the items it 
 | 有布置 | ``has_deployment``                                       | start                  |
 | 有整改 | ``has_rectification``, ``evidence_time``                 | submit_self_check      |
 | 有检查 | ``has_inspection``, ``has_inspection_independent``, ``inspection_time`` | pass_verification |
-| 说明理由 | ``reason_required``                                   | fail_verification, reassign, cancel |
+| 说明理由 | ``reason_required``                                   | fail_verification, reassign, cancel,   |
+|        |                                                          | request_extension, reject_extension,   |
+|        |                                                          | return_assignment, suspend             |
+| 延期   | ``extension_date``, ``extension_before_deadline``,       | request_extension                      |
+|        | ``extension_limit``, ``extension_pending``               |                                        |
+| 延期   | ``extension_none_pending``                               | approve_extension, reject_extension    |
 | 专卷齐全 | ``dossier_plan``, ``dossier_deployment``, ``dossier_rectification``,
              ``dossier_inspection``, ``dossier_evidence_missing``, ``dossier_evidence_mismatch`` | archive |
 
@@ -128,6 +133,23 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
         "证据库中的佐证材料文件与登记的哈希不符（原件与电子记录不一致）",
         "evidence files in the store no longer match their recorded sha256",
     ),
+    "extension_date": (
+        "延期",
+        "申请的新完成时限必须晚于原完成时限",
+        "the requested deadline must be later than the current one",
+    ),
+    "extension_before_deadline": (
+        "延期",
+        "延期申请须在完成时限届满前提出",
+        "an extension must be requested before the deadline passes",
+    ),
+    "extension_limit": (
+        "延期",
+        "延期次数已达上限，不能再申请延期",
+        "the task has had the maximum number of extensions",
+    ),
+    "extension_pending": ("延期", "已有一项延期申请待审批", "an extension request is already pending"),
+    "extension_none_pending": ("延期", "没有待审批的延期申请", "there is no pending extension request"),
 }
 
 
@@ -174,6 +196,9 @@ class ActionContext:
         if self.kind is not None:
             return self.kind
         return self.task.kind if self.task is not None else None
+
+    requested_deadline: datetime | None = None  # 延期申请: the new deadline asked for
+    max_extensions: int = 2  # the engine's configured maximum of approved extensions
 
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.timezone).date()
@@ -392,6 +417,26 @@ def dossier_files(task: Task) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+def _extension_request(ctx: ActionContext) -> Iterable[Missing]:
+    task = ctx.task
+    assert task is not None, "an extension is always requested on an existing task"
+    if ctx.requested_deadline is None or ctx.requested_deadline <= task.deadline:
+        yield missing("extension_date", "due")
+    if ctx.now >= task.deadline:
+        yield missing("extension_before_deadline", "due")
+    if task.extension_count >= ctx.max_extensions:
+        yield missing("extension_limit", "due")
+    if task.extension_request is not None:
+        yield missing("extension_pending", "due")
+
+
+def _extension_decision(ctx: ActionContext) -> Iterable[Missing]:
+    task = ctx.task
+    assert task is not None, "an extension is always decided on an existing task"
+    if task.extension_request is None:
+        yield missing("extension_none_pending", "")
+
+
 def _rule(name: str, triggers: set[str], check: Check, *codes: str) -> Rule:
     return Rule(name, frozenset(triggers), check, frozenset(codes))
 
@@ -417,7 +462,32 @@ BUILTIN_RULES: tuple[Rule, ...] = (
         "has_inspection_independent",
         "inspection_time",
     ),
-    _rule("说明理由", {"fail_verification", "reassign", "cancel"}, _reason, "reason_required"),
+    _rule(
+        "说明理由",
+        {
+            "fail_verification",
+            "reassign",
+            "cancel",
+            "request_extension",
+            "reject_extension",
+            "return_assignment",
+            "suspend",
+        },
+        _reason,
+        "reason_required",
+    ),
+    _rule(
+        "延期申请",
+        {"request_extension"},
+        _extension_request,
+        "extension_date",
+        "extension_before_deadline",
+        "extension_limit",
+        "extension_pending",
+    ),
+    _rule(
+        "延期审批", {"approve_extension", "reject_extension"}, _extension_decision, "extension_none_pending"
+    ),
     _rule(
         "专卷齐全",
         {"archive"},

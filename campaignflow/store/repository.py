@@ -43,7 +43,15 @@ _MUTABLE = (
     "inspection",
     "history_head",
     "updated_at",
+    "deadline",
+    "deadline_basis",
+    "extension_count",
+    "extension_request",
+    "suspended_at",
+    "suspended_seconds",
 )
+# Not here: escalation_level. The sweep writes it without bumping the version, and an action that
+# read the task before the sweep must not write the old level back (docs/deadlines.md).
 
 
 def task_to_row(task: Task) -> dict[str, Any]:
@@ -74,6 +82,12 @@ def task_to_row(task: Task) -> dict[str, Any]:
         "history_head": task.history_head,
         "created_at": task.created_at,
         "updated_at": task.updated_at,
+        "deadline_basis": dict(task.deadline_basis) if task.deadline_basis is not None else None,
+        "escalation_level": task.escalation_level,
+        "extension_count": task.extension_count,
+        "extension_request": dict(task.extension_request) if task.extension_request is not None else None,
+        "suspended_at": task.suspended_at,
+        "suspended_seconds": task.suspended_seconds,
     }
 
 
@@ -104,6 +118,12 @@ def _task_from_row(row: sa.RowMapping, tz: tzinfo) -> Task:
         history_head=row["history_head"],
         created_at=row["created_at"].astimezone(tz),
         updated_at=row["updated_at"].astimezone(tz),
+        deadline_basis=row["deadline_basis"],
+        escalation_level=row["escalation_level"],
+        extension_count=row["extension_count"],
+        extension_request=row["extension_request"],
+        suspended_at=row["suspended_at"].astimezone(tz) if row["suspended_at"] is not None else None,
+        suspended_seconds=row["suspended_seconds"],
     )
 
 
@@ -194,9 +214,12 @@ class Repository:
         campaign: str | None,
         after: str | None,
         limit: int,
+        escalation: str | None = None,
     ) -> list[Task]:
         t = self.tables.tasks
         query = sa.select(t)
+        if escalation is not None:
+            query = query.where(t.c.escalation_level == escalation)
         if state is not None:
             query = query.where(t.c.state == state)
         if unit is not None:

@@ -12,9 +12,13 @@ import sqlalchemy as sa
 
 from campaignflow.store.types import JSONType, UTCDateTime
 
-__all__ = ["ACTIVE_STATES", "Tables", "build_tables"]
+__all__ = ["ACTIVE_STATES", "ESCALATING_STATES", "Tables", "build_tables"]
 
 ACTIVE_STATES = ("assigned", "rectifying", "self_checked")
+ESCALATING_STATES = ("assigned", "rectifying")
+"""The states whose deadline clock runs and escalates: the unit owes the work. A self-checked task
+waits for the inspectors, a returned one for the office, a suspended one for its resumption."""
+_ESCALATING_SQL = "state IN ('assigned', 'rectifying')"
 _ID = sa.String(36)
 _UNIT = sa.String(64)
 _BIGID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -28,6 +32,7 @@ class Tables:
     history: sa.Table
     outbox: sa.Table
     contacts: sa.Table
+    escalations: sa.Table
     prefix: str
     schema: str | None
 
@@ -79,10 +84,27 @@ def build_tables(prefix: str = "cf_", schema: str | None = None) -> Tables:
         sa.Column("history_head", sa.String(64), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
+        # --- the deadline clock (revision 0003) ---
+        sa.Column("deadline_basis", JSONType, nullable=True),
+        sa.Column("escalation_level", sa.String(32), nullable=True),  # written by the sweep only
+        sa.Column("extension_count", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("extension_request", JSONType, nullable=True),
+        sa.Column("suspended_at", UTCDateTime(), nullable=True),
+        sa.Column("suspended_seconds", sa.Integer(), nullable=False, server_default="0"),
         sa.Index(f"{p}ux_tasks_campaign_ref", "campaign", "external_ref", unique=True),
         sa.Index(f"{p}ix_tasks_unit", "unit", "id"),
         sa.Index(f"{p}ix_tasks_campaign", "campaign", "id"),
         sa.Index(f"{p}ix_tasks_state", "state", "id"),
+        # The sweep walks only open tasks in deadline order: its cost grows with the tasks that are
+        # due, not with every task ever archived.
+        sa.Index(
+            f"{p}ix_tasks_due",
+            "deadline",
+            "id",
+            postgresql_where=sa.text(_ESCALATING_SQL),
+            sqlite_where=sa.text(_ESCALATING_SQL),
+        ),
+        sa.Index(f"{p}ix_tasks_escalation", "escalation_level", "id"),
     )
     history = sa.Table(
         f"{p}history",
@@ -150,4 +172,24 @@ def build_tables(prefix: str = "cf_", schema: str | None = None) -> Tables:
         sa.Column("language", sa.String(8), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
     )
-    return Tables(md, units, tasks, history, outbox, contacts, prefix, schema)
+    escalations = sa.Table(
+        f"{p}escalations",
+        md,
+        sa.Column("id", _BIGID, primary_key=True, autoincrement=True),
+        sa.Column("task_id", _ID, nullable=False),
+        sa.Column("level", sa.String(32), nullable=False),
+        sa.Column("rank", sa.Integer(), nullable=False),
+        sa.Column("deadline", UTCDateTime(), nullable=False),  # the deadline the step was due against
+        sa.Column("due_at", UTCDateTime(), nullable=False),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("actor_id", sa.String(100), nullable=False),
+        sa.Column("unit", _UNIT, nullable=False),
+        sa.Column("task_version", sa.Integer(), nullable=False),  # the task as the sweep saw it
+        sa.Column("history_head", sa.String(64), nullable=False),
+        sa.Column("payload", JSONType, nullable=False),
+        sa.Column("prev_hash", sa.String(64), nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+        # Exactly once per step and deadline, however many sweepers run: the database says so.
+        sa.UniqueConstraint("task_id", "deadline", "level", name=f"{p}uq_escalations_step"),
+    )
+    return Tables(md, units, tasks, history, outbox, contacts, escalations, prefix, schema)

@@ -71,6 +71,13 @@ The vocabulary (``[…]`` optional, ``/`` alternatives)::
     假如/当  创建办导出任务专卷                              export_task into a temporary folder
     那么     专卷中出现“…” / 专卷中不出现“…”                 manifest.json and summary.html
     那么     专卷核验无误                                    check_dossier finds nothing
+    假如/当  责任单位“市城管局”申请延期至 2026-12-15 / 40 天后，理由为“…” / 未说明理由
+    假如/当  创建办“市创卫办”批准延期[，理由为“…”]
+    假如/当  创建办“市创卫办”驳回延期申请，理由为“…” / 未说明理由
+    假如/当  责任单位“市城管局”回退任务，理由为“…” / 未说明理由
+    假如/当  创建办“市创卫办”挂起任务，理由为“…” / 未说明理由
+    假如/当  创建办“市创卫办”恢复任务
+    假如/当  系统执行督办巡查                                engine.sweep()
     那么     操作成功
     那么     操作被拒绝：四有四定不符合 / 无权限 / 状态不允许 / 版本冲突 / 输入无效 / 找不到
     那么     拒绝理由包含“本单位的任务”
@@ -81,6 +88,9 @@ The vocabulary (``[…]`` optional, ``/`` alternatives)::
     那么     任务历史依次为：  + table | 操作 | 状态 | [理由] |
     那么     任务的责任单位为“市卫生局” / 任务的责任领导为“李四” / 已通知“市城管局”
     那么     任务、历史和通知均未改变                        as they were before the last 当
+    那么     任务的完成时限为 2026-12-15                     the last day inside the deadline
+    那么     已批准延期 1 次 / 累计挂起 10 天
+    那么     任务的督办级别为“督办” / 任务尚未督办 / 该任务共有 2 条督办记录
 
 :data:`VOCABULARY` holds every step's (type, regular expression), for tools and tests.
 """
@@ -682,6 +692,85 @@ def dossier_checks(cf_context: SpecContext) -> None:
     assert problems == [], f"专卷核验发现问题：{problems}"
 
 
+# --- 当: the deadline clock ----------------------------------------------------------------------
+
+
+def _only_reason(clauses: str, step: str, *, required: bool = True) -> str:
+    parts = split_clauses(clauses)
+    if not required and not parts:
+        return ""
+    reason, rest = _with_reason(parts, step)
+    if rest:
+        raise _unknown(rest[0], step, "理由为“…”、未说明理由")
+    return reason
+
+
+@_action(_ACTOR + r"申请延期至 ?(?P<due>[^，]+)" + _CLAUSES)
+def request_extension(
+    cf_context: SpecContext, *, role: str | None, who: str | None, system: str | None, due: str, clauses: str
+) -> None:
+    when = cf_context.due(due)
+    if when is None:
+        raise StepError("申请延期要写明新的日期")
+    cf_context.engine.request_extension(
+        cf_context.task.id,
+        by=cf_context.actor(role, who, system),
+        due=when,
+        reason=_only_reason(clauses, "申请延期"),
+    )
+
+
+@_action(_ACTOR + r"批准延期" + _CLAUSES)
+def approve_extension(
+    cf_context: SpecContext, *, role: str | None, who: str | None, system: str | None, clauses: str
+) -> None:
+    reason = _only_reason(clauses, "批准延期", required=False)
+    cf_context.engine.approve_extension(
+        cf_context.task.id, by=cf_context.actor(role, who, system), reason=reason
+    )
+
+
+@_action(_ACTOR + r"驳回延期申请" + _CLAUSES)
+def reject_extension(
+    cf_context: SpecContext, *, role: str | None, who: str | None, system: str | None, clauses: str
+) -> None:
+    reason = _only_reason(clauses, "驳回延期申请")
+    cf_context.engine.reject_extension(
+        cf_context.task.id, by=cf_context.actor(role, who, system), reason=reason
+    )
+
+
+@_action(_ACTOR + r"回退任务" + _CLAUSES)
+def return_assignment(
+    cf_context: SpecContext, *, role: str | None, who: str | None, system: str | None, clauses: str
+) -> None:
+    reason = _only_reason(clauses, "回退任务")
+    cf_context.engine.return_assignment(
+        cf_context.task.id, by=cf_context.actor(role, who, system), reason=reason
+    )
+
+
+@_action(_ACTOR + r"挂起任务" + _CLAUSES)
+def suspend(
+    cf_context: SpecContext, *, role: str | None, who: str | None, system: str | None, clauses: str
+) -> None:
+    reason = _only_reason(clauses, "挂起任务")
+    cf_context.engine.suspend(cf_context.task.id, by=cf_context.actor(role, who, system), reason=reason)
+
+
+@_action(_ACTOR + r"恢复任务" + _CLAUSES)
+def resume(
+    cf_context: SpecContext, *, role: str | None, who: str | None, system: str | None, clauses: str
+) -> None:
+    reason = _only_reason(clauses, "恢复任务", required=False)
+    cf_context.engine.resume(cf_context.task.id, by=cf_context.actor(role, who, system), reason=reason)
+
+
+@_action(r"系统执行督办巡查")
+def sweep(cf_context: SpecContext) -> None:
+    cf_context.engine.sweep()
+
+
 # --- 那么: refusals -----------------------------------------------------------------------------
 
 
@@ -817,6 +906,47 @@ def notified(cf_context: SpecContext, *, unit: str) -> None:
     rows = [row for row in cf_context.engine.notifications(task.id) if row["payload"]["seq"] == task.version]
     recipients = sorted(str(row["recipient"]) for row in rows)
     assert cf_context.unit_id(unit) in recipients, f"最近一步应通知“{unit}”，实际只通知了 {recipients}"
+
+
+@_check(r"任务的完成时限为 ?(?P<day>\d{4}-\d{2}-\d{2})")
+def deadline_is(cf_context: SpecContext, *, day: str) -> None:
+    actual = cf_context.last_day(cf_context.task)
+    assert actual.isoformat() == day, f"完成时限应为 {day}，实际为 {actual}"
+
+
+@_check(r"已批准延期 ?(?P<count>\d+) ?次")
+def extensions_are(cf_context: SpecContext, *, count: str) -> None:
+    actual = cf_context.task.extension_count
+    assert actual == int(count), f"已批准延期应为 {count} 次，实际为 {actual} 次"
+
+
+@_check(r"累计挂起 ?(?P<days>\d+) ?天")
+def suspended_for(cf_context: SpecContext, *, days: str) -> None:
+    actual = cf_context.engine.suspended_time(cf_context.task.id)
+    assert actual == timedelta(days=int(days)), f"累计挂起应为 {days} 天，实际为 {actual}"
+
+
+@_check(r"任务的督办级别为“(?P<label>[^”]+)”")
+def escalation_is(cf_context: SpecContext, *, label: str) -> None:
+    ladder = cf_context.engine.escalation
+    names = {step.label_zh: step.level for step in ladder.steps}
+    if label not in names:
+        raise StepError(f"未知督办级别“{label}”；可用：{'、'.join(names)}")
+    level = cf_context.task.escalation_level
+    shown = next((s.label_zh for s in ladder.steps if s.level == level), level)
+    assert level == names[label], f"督办级别应为“{label}”，实际为“{shown or '未督办'}”"
+
+
+@_check(r"任务尚未督办")
+def not_escalated(cf_context: SpecContext) -> None:
+    level = cf_context.task.escalation_level
+    assert level is None, f"任务不应有督办级别，实际为 {level}"
+
+
+@_check(r"该任务共有 ?(?P<count>\d+) ?条督办记录")
+def escalation_count(cf_context: SpecContext, *, count: str) -> None:
+    records = cf_context.engine.escalations(cf_context.task.id)
+    assert len(records) == int(count), f"督办记录应有 {count} 条，实际 {[r.label_zh for r in records]}"
 
 
 @_check(r"任务、历史和通知均未改变", refusal=True)

@@ -51,8 +51,8 @@ def test_each_prefix_has_its_own_triggers(two: tuple[Engine, Engine]) -> None:
         with pytest.raises(sa.exc.IntegrityError, match="append-only"):
             _update(engine, task_id)
 
-    with a.sqlalchemy_engine.begin() as conn:  # take a_ down to 0001: its triggers go …
-        command.downgrade(_config(conn, a), "0001")
+    with a.sqlalchemy_engine.begin() as conn:  # take a_ down past 0004: its triggers go …
+        command.downgrade(_config(conn, a), "0003")
     _update(a, ta)
     assert a.verify_history(ta) == 1
     with pytest.raises(sa.exc.IntegrityError, match="append-only"):  # … b_'s stay

@@ -84,6 +84,8 @@ def test_run_demo_is_deterministic_and_counts_states(tmp_path: Path) -> None:
         TaskState.VERIFIED: 1,
         TaskState.ARCHIVED: 3,
         TaskState.CANCELLED: 1,
+        TaskState.RETURNED: 0,
+        TaskState.SUSPENDED: 0,
     }
     assert result.refused == 5
     assert result.reworks == 2
@@ -201,3 +203,73 @@ def test_db_upgrade_on_each_backend(database_url: tuple[str, str | None]) -> Non
     code, out, err = _run(runner, "db", "current", *where)
     assert code == 0, err
     assert f"{HEAD} (head)" in out
+
+
+# --- campaignflow sweep -------------------------------------------------------------------------
+
+
+def _overdue_database(tmp_path: Path, due: str = "2026-11-06") -> tuple[str, str]:
+    from datetime import date
+
+    from campaignflow import FixedClock
+    from campaignflow.testing import DEMO_NOW, assign_sample, seed_units
+
+    url = f"sqlite:///{tmp_path}/sweep.db"
+    engine = Engine(url, clock=FixedClock(DEMO_NOW))
+    seed_units(engine)
+    task = assign_sample(engine, due=date.fromisoformat(due))
+    engine.close()
+    return url, task.id
+
+
+def _clock_at(monkeypatch: pytest.MonkeyPatch, at: str) -> None:
+    """The command's engine reads this fixed time instead of the system clock."""
+    from datetime import datetime
+
+    from campaignflow import FixedClock
+    from campaignflow.testing import SHANGHAI
+
+    moment = datetime.fromisoformat(at).replace(tzinfo=SHANGHAI)
+    monkeypatch.setattr("campaignflow.engine.SystemClock", lambda: FixedClock(moment))
+
+
+def test_sweep_escalates_once_however_often_it_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url, task_id = _overdue_database(tmp_path)
+    _clock_at(monkeypatch, "2026-11-30 09:00")  # 16 working days after the deadline
+    code, out, err = _run(CliRunner(), "sweep", "--url", url, "--loop", "--interval", "0", "--times", "3")
+    assert code == 0, err
+    assert out.count(task_id) == 1
+    assert "公开曝光 / public_notice" in out
+    assert out.count("督办巡查 / sweep") == 3
+    assert "recorded 1" in out
+    assert "recorded 0" in out
+    engine = Engine(url, migrate=False)
+    try:
+        assert engine.get(task_id).escalation_level == "public_notice"
+        assert len(engine.escalations(task_id)) == 1
+    finally:
+        engine.close()
+
+
+def test_sweep_reports_a_year_without_a_schedule_and_takes_a_calendar_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from campaignflow.calendars import EXAMPLE_2027
+
+    url, task_id = _overdue_database(tmp_path, due="2027-01-08")
+    _clock_at(monkeypatch, "2027-01-07 09:00")  # 催办 is due, on a 2027 calendar
+    code, out, err = _run(CliRunner(), "sweep", "--url", url)
+    assert code == 0, err
+    assert task_id in err
+    assert "2027" in err
+    assert "recorded 0" in out
+    code, out, err = _run(CliRunner(), "sweep", "--url", url, "--calendar", str(EXAMPLE_2027))
+    assert code == 0, err
+    assert task_id in out
+    assert err == ""
+
+
+def test_sweep_of_a_missing_database_is_a_clean_error(tmp_path: Path) -> None:
+    code, _out, err = _run(CliRunner(), "sweep", "--url", f"sqlite:///{tmp_path}/none.db")
+    assert code == 1
+    assert "does not exist" in err

@@ -21,6 +21,19 @@ PATHS = {
     ("rectifying", "cancel"): "cancelled",
     ("self_checked", "cancel"): "cancelled",
     ("verified", "cancel"): "cancelled",
+    # the deadline clock: 延期 keeps the state, 回退 waits for the office, 挂起 stops the clock
+    ("returned", "reassign"): "assigned",
+    ("returned", "cancel"): "cancelled",
+    ("suspended", "cancel"): "cancelled",
+    ("assigned", "request_extension"): "assigned",
+    ("rectifying", "request_extension"): "rectifying",
+    ("assigned", "approve_extension"): "assigned",
+    ("rectifying", "approve_extension"): "rectifying",
+    ("assigned", "reject_extension"): "assigned",
+    ("rectifying", "reject_extension"): "rectifying",
+    ("assigned", "return_assignment"): "returned",
+    ("rectifying", "suspend"): "suspended",
+    ("suspended", "resume"): "rectifying",
 }
 
 

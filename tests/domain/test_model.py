@@ -68,7 +68,16 @@ def test_attributes_are_copied_and_read_only() -> None:
 
 
 def test_states_have_chinese_labels() -> None:
-    assert [s.label_zh for s in TaskState] == ["已交办", "整改中", "已自查", "已验收", "已归档", "已撤销"]
+    assert [s.label_zh for s in TaskState] == [
+        "已交办",
+        "整改中",
+        "已自查",
+        "已验收",
+        "已归档",
+        "已撤销",
+        "已退回",
+        "已挂起",
+    ]
 
 
 def test_roles_accept_their_names() -> None:
@@ -93,6 +102,12 @@ EXPECTED = {
     "submit_self_check": {STAFF},
     "pass_verification": {INSPECTOR},
     "fail_verification": {INSPECTOR},
+    "request_extension": {STAFF},
+    "approve_extension": {OFFICE},
+    "reject_extension": {OFFICE},
+    "return_assignment": {STAFF},
+    "suspend": {OFFICE},
+    "resume": {OFFICE},
 }
 
 

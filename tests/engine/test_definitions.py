@@ -22,7 +22,7 @@ from campaignflow.testing import DEMO_NOW, assign_sample, seed_units
 
 
 def test_a_lifecycle_trigger_without_a_role_is_refused_at_construction() -> None:
-    specs = [*default_lifecycle().specs, TransitionSpec("return_assignment", ("assigned",), "cancelled")]
+    specs = [*default_lifecycle().specs, TransitionSpec("strike_off", ("verified",), "archived")]
     with pytest.raises(DefinitionError, match="role table"):
         Engine("sqlite://", lifecycle=Lifecycle(specs))
 

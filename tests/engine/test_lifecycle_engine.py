@@ -157,8 +157,8 @@ def test_allowed_combines_paths_and_roles(
     own_inspector: Actor,
 ) -> None:
     task_id = run_to(engine, clock, "assigned")
-    assert engine.allowed(task_id, office) == {"reassign", "cancel"}
-    assert engine.allowed(task_id, staff) == {"start"}
+    assert engine.allowed(task_id, office) == {"reassign", "cancel", "approve_extension", "reject_extension"}
+    assert engine.allowed(task_id, staff) == {"start", "request_extension", "return_assignment"}
     assert engine.allowed(task_id, other_staff) == set()
     run_to(engine, clock, "self_checked", task_id)
     assert engine.allowed(task_id, inspector) == {"pass_verification", "fail_verification"}
@@ -282,7 +282,11 @@ def test_a_host_transaction_on_a_fresh_in_memory_database() -> None:
         task = assign_sample(engine, by=actors()["office"], connection=conn)
         assert engine.get(task.id, connection=conn).state is TaskState.ASSIGNED
         assert [t.id for t in engine.tasks(connection=conn).items] == [task.id]
-        assert engine.allowed(task.id, actors()["staff"], connection=conn) == {"start"}
+        assert engine.allowed(task.id, actors()["staff"], connection=conn) == {
+            "start",
+            "request_extension",
+            "return_assignment",
+        }
         assert engine.unit("cgj", connection=conn).leader == "张三"
         assert [r["recipient"] for r in engine.notifications(task.id, connection=conn)] == ["cgj"]
         tx.rollback()

@@ -25,7 +25,7 @@ from campaignflow.store.schema import HEAD
 from campaignflow.store.tables import build_tables
 from campaignflow.testing import DEMO_NOW, actors, assign_sample, seed_units
 
-TABLES = ("units", "tasks", "history", "outbox", "contacts")
+TABLES = ("units", "tasks", "history", "outbox", "contacts", "escalations")
 
 
 def _unquote(default: Any) -> str | None:

@@ -12,7 +12,7 @@ from alembic import context, op
 from campaignflow.store.types import JSONType, UTCDateTime
 
 revision = "0002"
-down_revision = "0004"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import context, op
 
 revision = "0004"
-down_revision = "0001"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
