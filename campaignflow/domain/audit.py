@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 
 import attrs
 
-from campaignflow.domain.history import GENESIS, canonical_json, entry_hash
+from campaignflow.domain.history import GENESIS, canonical_json, recompute
 from campaignflow.domain.model import HistoryEntry
 
 __all__ = [
@@ -186,23 +186,6 @@ def checkpoint_mac(key: bytes, *, taken_at: str, count: int, root: str) -> str:
     return hmac.new(key, body.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def _recompute(entry: HistoryEntry) -> str:
-    return entry_hash(
-        task_id=entry.task_id,
-        seq=entry.seq,
-        at=entry.at,
-        actor_id=entry.actor_id,
-        actor_role=entry.actor_role,
-        actor_unit=entry.actor_unit,
-        trigger=entry.trigger,
-        from_state=entry.from_state,
-        to_state=entry.to_state,
-        reason=entry.reason,
-        payload=entry.payload,
-        prev_hash=entry.prev_hash,
-    )
-
-
 @attrs.define
 class _TaskWalk:
     task_id: str
@@ -226,7 +209,7 @@ class _TaskWalk:
             self.broken = ChainBreak(
                 self.task_id, self.expected if seq > self.expected else seq, "missing_row"
             )
-        elif _recompute(entry) != entry.hash:
+        elif recompute(entry) != entry.hash:
             self.broken = ChainBreak(self.task_id, seq, "altered")
         elif entry.prev_hash != self.prev:
             self.broken = ChainBreak(self.task_id, seq, "unlinked")

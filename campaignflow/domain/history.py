@@ -16,7 +16,7 @@ from typing import Any
 from campaignflow.domain.model import HistoryEntry
 from campaignflow.domain.serial import dt_to_json
 
-__all__ = ["GENESIS", "canonical_json", "entry_hash", "first_break"]
+__all__ = ["GENESIS", "canonical_json", "entry_hash", "first_break", "recompute"]
 
 GENESIS = "0" * 64
 """The ``prev_hash`` of a task's first history entry."""
@@ -59,25 +59,30 @@ def entry_hash(
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+def recompute(entry: HistoryEntry) -> str:
+    """The hash ``entry`` should carry, recomputed from its stored content."""
+    return entry_hash(
+        task_id=entry.task_id,
+        seq=entry.seq,
+        at=entry.at,
+        actor_id=entry.actor_id,
+        actor_role=entry.actor_role,
+        actor_unit=entry.actor_unit,
+        trigger=entry.trigger,
+        from_state=entry.from_state,
+        to_state=entry.to_state,
+        reason=entry.reason,
+        payload=entry.payload,
+        prev_hash=entry.prev_hash,
+    )
+
+
 def first_break(entries: Iterable[HistoryEntry], head: str) -> int | None:
     """The ``seq`` of the first entry whose chain breaks, ``-1`` if only the head disagrees, else None."""
     prev = GENESIS
     expected_seq = 1
     for entry in entries:
-        recomputed = entry_hash(
-            task_id=entry.task_id,
-            seq=entry.seq,
-            at=entry.at,
-            actor_id=entry.actor_id,
-            actor_role=entry.actor_role,
-            actor_unit=entry.actor_unit,
-            trigger=entry.trigger,
-            from_state=entry.from_state,
-            to_state=entry.to_state,
-            reason=entry.reason,
-            payload=entry.payload,
-            prev_hash=entry.prev_hash,
-        )
+        recomputed = recompute(entry)
         if entry.seq != expected_seq or entry.prev_hash != prev or recomputed != entry.hash:
             return entry.seq
         prev = entry.hash
