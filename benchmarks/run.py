@@ -94,13 +94,19 @@ def lifecycle(engine: Engine, clock: FixedClock, connection: object | None = Non
         connection=connection,
     )
     engine.start(
-        t.id, by=a["staff"], plan=sample_plan(t, engine), deployment=sample_deployment(), connection=connection
+        t.id,
+        by=a["staff"],
+        plan=sample_plan(t, engine),
+        deployment=sample_deployment(),
+        connection=connection,
     )
     ev = [sample_evidence(now)]
     engine.submit_self_check(t.id, by=a["staff"], report="已整改", evidence=ev, connection=connection)
     engine.fail_verification(t.id, by=a["inspector"], reason="仍有垃圾", connection=connection)
     engine.submit_self_check(t.id, by=a["staff"], report="再整改", evidence=ev, connection=connection)
-    engine.pass_verification(t.id, by=a["inspector"], inspection=sample_inspection(now), connection=connection)
+    engine.pass_verification(
+        t.id, by=a["inspector"], inspection=sample_inspection(now), connection=connection
+    )
     engine.archive(t.id, by=a["office"], connection=connection)
 
 
@@ -131,7 +137,12 @@ def sqlite_backend(tmp: Path) -> Iterator[Backend]:
 
     def raw() -> sqlite3.Connection:
         conn = sqlite3.connect(path, isolation_level=None)
-        for pragma in ("busy_timeout = 30000", "journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON"):
+        for pragma in (
+            "busy_timeout = 30000",
+            "journal_mode = WAL",
+            "synchronous = NORMAL",
+            "foreign_keys = ON",
+        ):
             conn.execute(f"PRAGMA {pragma}")
         return conn
 
@@ -283,8 +294,8 @@ def raw_rate(b: Backend, tasks: int) -> float:
         f"to_state, reason, payload, prev_hash, hash) VALUES ({', '.join([p] * 13)})"
     )
     out = (
-        "INSERT INTO cf_outbox (task_id, event, recipient, payload, idempotency_key, created_at, attempts, kind) "
-        f"VALUES ({', '.join([p] * 6)}, 0, 'message')"
+        "INSERT INTO cf_outbox (task_id, event, recipient, payload, idempotency_key, created_at, "
+        f"attempts, kind) VALUES ({', '.join([p] * 6)}, 0, 'message')"
     )
     now: Any = b.clock.now().astimezone(UTC)
     if b.name == "sqlite":
@@ -303,7 +314,21 @@ def raw_rate(b: Backend, tasks: int) -> float:
         cur.execute(update, ("rectifying", version + 1, "1" * 64, now, tid, version))
         cur.execute(
             hist,
-            (tid, version + 1, now, "x", "unit", "cgj", "start", "assigned", "rectifying", "", wrap({}), "0" * 64, "1" * 64),
+            (
+                tid,
+                version + 1,
+                now,
+                "x",
+                "unit",
+                "cgj",
+                "start",
+                "assigned",
+                "rectifying",
+                "",
+                wrap({}),
+                "0" * 64,
+                "1" * 64,
+            ),
         )
         key = f"{tid}:{version + 1}:{step}"
         cur.execute(out, (tid, "start", "cwb", wrap({"event": "start", "task_id": tid}), key, now))
@@ -437,13 +462,18 @@ def transitions_rate(b: Backend, tasks: int, *, persist: bool = True) -> float:
             Machine(model=case, states=states, transitions=edges, initial="new")
             if persist:
                 with db.begin() as conn:
-                    conn.execute(insert, {"id": wid, "state": json.dumps({"state": case.state}), "version": 0})
+                    conn.execute(
+                        insert, {"id": wid, "state": json.dumps({"state": case.state}), "version": 0}
+                    )
             for version, trigger in enumerate(triggers):
                 case.trigger(trigger)  # type: ignore[attr-defined]
                 if persist:
                     with db.begin() as conn:
                         state = json.dumps({"state": case.state})
-                        conn.execute(update, {"b_id": wid, "b_version": version, "version": version + 1, "state": state})
+                        conn.execute(
+                            update,
+                            {"b_id": wid, "b_version": version, "version": version + 1, "state": state},
+                        )
             if case.state != "archived":
                 raise AssertionError(case.state)
         return tasks
@@ -477,16 +507,15 @@ def summarize(name: str, reps: list[dict[str, float]]) -> dict[str, Any]:
     for label, (num, den, target) in RATIOS.items():
         if num not in reps[0] or den not in reps[0]:
             continue
-        if label == "engine / floor":
-            target = PER_ACTION_TARGET.get(name)
+        goal = PER_ACTION_TARGET.get(name) if label == "engine / floor" else target
         values = [r[num] / r[den] for r in reps]
         median = statistics.median(values)
         ratios[label] = {
             "median": round(median, 3),
             "min": round(min(values), 3),
             "max": round(max(values), 3),
-            "target": target,
-            "met": None if target is None else median >= target,
+            "target": goal,
+            "met": None if goal is None else median >= goal,
         }
     return {"rates_per_s": {k: round(v, 1) for k, v in rates.items()}, "ratios": ratios}
 
@@ -498,12 +527,15 @@ def print_table(results: dict[str, Any]) -> None:
         for key, value in data["rates_per_s"].items():
             unit = "lifecycles" if key.endswith("lifecycles") else "actions"
             print(f"{backend:<11} {key:<24} {value:>10.1f}  {unit}")
-    print(f"\n{'backend':<11} {'ratio (same run)':<36} {'median':>7} {'min':>7} {'max':>7} {'target':>7}  met")
+    print(
+        f"\n{'backend':<11} {'ratio (same run)':<36} {'median':>7} {'min':>7} {'max':>7} {'target':>7}  met"
+    )
     for backend, data in results["backends"].items():
         for label, r in data["ratios"].items():
             target = "" if r["target"] is None else f"{r['target']:.2f}"
             met = "" if r["met"] is None else ("yes" if r["met"] else "NO")
-            print(f"{backend:<11} {label:<36} {r['median']:>7.3f} {r['min']:>7.3f} {r['max']:>7.3f} {target:>7}  {met}")
+            spread = f"{r['median']:>7.3f} {r['min']:>7.3f} {r['max']:>7.3f}"
+            print(f"{backend:<11} {label:<36} {spread} {target:>7}  {met}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -535,7 +567,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}: skipped ({fault.orig})", file=sys.stderr)
     results = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "tasks": args.tasks,
         "reps": args.reps,
         "backends": backends,
