@@ -967,7 +967,7 @@ class Engine(ClockActions):
                 payload=body,
                 now=now,
             )
-            if not self._repo.update(conn, stored, expected_version=task.version):
+            if not self._repo.update(conn, stored, expected_version=task.version, previous=task):
                 raise ConflictError(
                     f"任务 {task.id} 已被他人修改（版本 {task.version}），请刷新后重试",
                     f"task {task.id} changed since version {task.version} was read: reload and retry",

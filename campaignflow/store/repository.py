@@ -52,6 +52,11 @@ _MUTABLE = (
 )
 # Not here: escalation_level. The sweep writes it without bumping the version, and an action that
 # read the task before the sweep must not write the old level back (docs/deadlines.md).
+_ALWAYS = frozenset({"state", "version", "history_head", "updated_at"})
+"""Written by every action. The other mutable columns are written only when the action changed
+them: under the version guard an unchanged column still holds what was read, so rewriting (and
+re-encoding) it, the plan and evidence JSON above all, is pure cost."""
+_MAX_UPDATE_SHAPES = 64  # cached UPDATE statements per engine (one per set of changed columns)
 
 
 def task_to_row(task: Task) -> dict[str, Any]:
@@ -89,6 +94,29 @@ def task_to_row(task: Task) -> dict[str, Any]:
         "suspended_at": task.suspended_at,
         "suspended_seconds": task.suspended_seconds,
     }
+
+
+_COLUMN: dict[str, Callable[[Task], Any]] = {
+    "state": lambda t: t.state.value,
+    "version": lambda t: t.version,
+    "rework_count": lambda t: t.rework_count,
+    "unit": lambda t: t.unit,
+    "leader": lambda t: t.leader,
+    "plan": lambda t: plan_to_json(t.plan) if t.plan else None,
+    "deployment": lambda t: deployment_to_json(t.deployment) if t.deployment else None,
+    "evidence": lambda t: [evidence_to_json(e) for e in t.evidence],
+    "self_check_report": lambda t: t.self_check_report,
+    "inspection": lambda t: inspection_to_json(t.inspection) if t.inspection else None,
+    "history_head": lambda t: t.history_head,
+    "updated_at": lambda t: t.updated_at,
+    "deadline": lambda t: t.deadline,
+    "deadline_basis": lambda t: dict(t.deadline_basis) if t.deadline_basis is not None else None,
+    "extension_count": lambda t: t.extension_count,
+    "extension_request": lambda t: dict(t.extension_request) if t.extension_request is not None else None,
+    "suspended_at": lambda t: t.suspended_at,
+    "suspended_seconds": lambda t: t.suspended_seconds,
+}
+"""Each mutable column's value from a task, as :func:`task_to_row` writes it."""
 
 
 def _task_from_row(row: sa.RowMapping, tz: tzinfo) -> Task:
@@ -158,11 +186,8 @@ class Repository:
             t.c.campaign == sa.bindparam("campaign"), t.c.external_ref == sa.bindparam("ref")
         )
         self._insert_task = t.insert()
-        self._update_task = (
-            t.update()
-            .where(t.c.id == sa.bindparam("b_id"), t.c.version == sa.bindparam("b_version"))
-            .values({name: sa.bindparam(name) for name in _MUTABLE})
-        )
+        self._update_task = self._update_statement(_MUTABLE)
+        self._update_shapes: dict[tuple[str, ...], sa.Update] = {_MUTABLE: self._update_task}
         self._insert_history = h.insert()
         self._insert_outbox = o.insert()
         self._load_history = sa.select(h).where(h.c.task_id == sa.bindparam("id")).order_by(h.c.seq)
@@ -196,13 +221,37 @@ class Repository:
     def insert(self, conn: sa.Connection, task: Task) -> None:
         conn.execute(self._insert_task, task_to_row(task))
 
-    def update(self, conn: sa.Connection, task: Task, *, expected_version: int) -> bool:
-        """Write ``task``'s mutable columns if the stored version is still ``expected_version``."""
-        row = task_to_row(task)
-        params = {name: row[name] for name in _MUTABLE}
+    def _update_statement(self, names: tuple[str, ...]) -> sa.Update:
+        t = self.tables.tasks
+        return (
+            t.update()
+            .where(t.c.id == sa.bindparam("b_id"), t.c.version == sa.bindparam("b_version"))
+            .values({name: sa.bindparam(name) for name in names})
+        )
+
+    def update(
+        self, conn: sa.Connection, task: Task, *, expected_version: int, previous: Task | None = None
+    ) -> bool:
+        """Write ``task``'s mutable columns if the stored version is still ``expected_version``.
+
+        With ``previous`` (the task as read at ``expected_version``) only the columns that differ
+        from it are written, through a prebuilt statement per set of changed columns."""
+        names: tuple[str, ...]
+        if previous is None:
+            names = _MUTABLE
+        else:
+            names = tuple(
+                name for name in _MUTABLE if name in _ALWAYS or getattr(task, name) != getattr(previous, name)
+            )
+        statement = self._update_shapes.get(names)
+        if statement is None:
+            statement = self._update_statement(names)
+            if len(self._update_shapes) < _MAX_UPDATE_SHAPES:
+                self._update_shapes[names] = statement
+        params = {name: _COLUMN[name](task) for name in names}
         params["b_id"] = task.id
         params["b_version"] = expected_version
-        result = conn.execute(self._update_task, params)
+        result = conn.execute(statement, params)
         return result.rowcount == 1
 
     def page(
