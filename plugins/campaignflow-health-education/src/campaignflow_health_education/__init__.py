@@ -73,8 +73,8 @@ def board_draft(ctx: ActionContext) -> Iterator[Missing]:
     oldest = today - relativedelta(months=CONTENT_MONTHS)
     for number, item in drafts:
         try:
-            dated = date.fromisoformat(item.attributes.get("content_date"))
-        except (TypeError, ValueError):
+            dated = date.fromisoformat(item.attributes["content_date"])
+        except (KeyError, TypeError, ValueError):
             continue  # not a date: the schema reports it (evidence_attributes)
         field = f"evidence[{number}].attributes.content_date"
         if dated > today:

@@ -98,8 +98,8 @@ def bait_station_refill(ctx: ActionContext) -> Iterator[Missing]:
         if item.kind != REFILL_RECORD:
             continue
         try:
-            refilled = date.fromisoformat(item.attributes.get("refilled_on"))
-        except (TypeError, ValueError):
+            refilled = date.fromisoformat(item.attributes["refilled_on"])
+        except (KeyError, TypeError, ValueError):
             continue  # not a date: the schema reports it (evidence_attributes)
         field = f"evidence[{number - 1}].attributes.refilled_on"
         if refilled > today:
