@@ -9,7 +9,7 @@ import pytest
 from campaignflow_sanitation import BAIT_STATION, BLIND_SPOT, REFILL_RECORD, plugin
 
 from campaignflow import Engine, RuleViolation, TaskState
-from campaignflow.testing import actors, drive_to, sample_evidence
+from campaignflow.testing import actors, assign_sample, drive_to, sample_evidence
 from campaignflow.testing.channels import sqlite_engine
 
 
@@ -26,8 +26,7 @@ def _photo(engine: Engine, stage: str, hours: int) -> object:
 
 
 def test_the_before_photo_must_be_taken_before_the_after_photo(engine: Engine) -> None:
-    task = drive_to(engine, TaskState.RECTIFYING)
-    assert task.kind == BLIND_SPOT
+    task = drive_to(engine, TaskState.RECTIFYING, assign_sample(engine, kind=BLIND_SPOT).id)
     staff = actors()["staff"]
     swapped = [_photo(engine, "before", 1), _photo(engine, "after", 5)]
     with pytest.raises(RuleViolation) as refused:
@@ -45,13 +44,14 @@ def test_without_the_plugin_the_same_self_check_passes(tmp_path: Path) -> None:
     """The refusal comes from the plugin alone: the built-in rules accept one undated photo."""
     engine = sqlite_engine(tmp_path / "bare.db")
     try:
-        assert drive_to(engine, TaskState.SELF_CHECKED).state is TaskState.SELF_CHECKED
+        task = assign_sample(engine, kind=BLIND_SPOT)
+        assert drive_to(engine, TaskState.SELF_CHECKED, task.id).state is TaskState.SELF_CHECKED
     finally:
         engine.close()
     with_plugin = sqlite_engine(tmp_path / "with.db", plugins=(plugin,))
     try:
         with pytest.raises(RuleViolation) as refused:
-            drive_to(with_plugin, TaskState.SELF_CHECKED)
+            drive_to(with_plugin, TaskState.SELF_CHECKED, assign_sample(with_plugin, kind=BLIND_SPOT).id)
         assert set(refused.value.codes) == {"sanitation_photos"}
     finally:
         with_plugin.close()

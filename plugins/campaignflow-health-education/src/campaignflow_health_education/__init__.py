@@ -101,8 +101,14 @@ class HealthEducation:
     @hookimpl
     def campaignflow_rules(self) -> list[Rule]:
         return [
-            Rule("宣传栏面积", {"assign"}, board_area, {"health_board_area"}, kinds={BOARD}),
-            Rule("宣传内容留底稿", {"submit_self_check"}, board_draft, {"health_board_draft"}, kinds={BOARD}),
+            Rule("健康教育·宣传栏面积", {"assign"}, board_area, {"health_board_area"}, kinds={BOARD}),
+            Rule(
+                "健康教育·宣传内容留底稿",
+                {"submit_self_check"},
+                board_draft,
+                {"health_board_draft"},
+                kinds={BOARD},
+            ),
         ]
 
     @hookimpl

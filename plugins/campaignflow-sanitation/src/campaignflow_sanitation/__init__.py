@@ -127,14 +127,14 @@ class Sanitation:
     def campaignflow_rules(self) -> list[Rule]:
         return [
             Rule(
-                "整改前后照片",
+                "环卫·卫生死角整改前后照片",
                 {"submit_self_check"},
                 blind_spot_photos,
                 {"sanitation_photos"},
                 kinds={BLIND_SPOT},
             ),
             Rule(
-                "毒饵站投药记录",
+                "环卫·毒饵站投药记录",
                 {"submit_self_check"},
                 bait_station_refill,
                 {"sanitation_refill"},
