@@ -26,7 +26,7 @@ def _announced() -> dict[str, str]:
 
 def test_every_plugin_distribution_announces_an_entry_point() -> None:
     announced = _announced()
-    assert {"sanitation", "health-education", "notify-webhook"} <= set(announced)
+    assert {"sanitation", "health-education", "notify-webhook", "notify-smtp"} <= set(announced)
 
 
 @pytest.mark.parametrize("load", [True, False])
@@ -39,7 +39,7 @@ def test_a_default_engine_discovers_the_installed_plugins(tmp_path: Path, load: 
             assert not missing, f"not discovered (pip install -e plugins/…?): {missing}"
             assert "sanitation.bait_station" in engine.plugins.task_kinds
             assert "health_education.board" in engine.plugins.task_kinds
-            assert {"webhook", "dingtalk", "wecom"} <= set(engine.plugins.channels)
+            assert {"webhook", "dingtalk", "wecom", "email"} <= set(engine.plugins.channels)
         else:
             assert not names & set(_announced())
     finally:
