@@ -190,6 +190,8 @@ def test_dingtalk_without_a_secret_sends_unsigned(receiver: Receiver) -> None:
     ("make", "errcode", "retryable"),
     [
         (DingTalkChannel, 130101, True),  # send too fast, exceed 20 times per minute
+        (DingTalkChannel, 410100, True),  # the same, newer code
+        (DingTalkChannel, 90030, True),  # webhook over limit
         (DingTalkChannel, -1, True),  # system busy
         (DingTalkChannel, 310000, False),  # keywords not in content / sign not match / ip not allowed
         (DingTalkChannel, 300001, False),  # token is not exist

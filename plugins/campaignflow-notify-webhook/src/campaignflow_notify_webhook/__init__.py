@@ -17,8 +17,9 @@ What counts as delivered, retried or refused (:class:`~campaignflow.errors.Chann
 * a timeout or a connection failure: retried;
 * HTTP 2xx: delivered, except a robot's answer with a non-zero ``errcode``;
 * HTTP 408, 429 and 5xx: retried; any other HTTP 4xx (and 3xx): refused, not retried;
-* a robot's ``errcode``: its rate limits (DingTalk 130101, WeCom 45009) and "system busy" (-1) are
-  retried; any other code (a bad token, a signature mismatch, a keyword missing) is refused.
+* a robot's ``errcode``: its rate limits (DingTalk 130101/410100/90030, WeCom 45009) and
+  "system busy" (-1) are retried; any other code (a bad token, a signature mismatch, a keyword
+  missing) is refused.
 
 The robots allow 20 messages a minute each, so their channels default to that :class:`RateLimit`.
 """
@@ -53,8 +54,9 @@ __all__ = [
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 RETRYABLE_STATUS = frozenset({408, 429})
-DINGTALK_RETRYABLE = frozenset({-1, 130101})
-"""DingTalk errcodes worth retrying: system busy, and sending too fast (over 20 a minute)."""
+DINGTALK_RETRYABLE = frozenset({-1, 130101, 410100, 90030})
+"""DingTalk errcodes worth retrying: -1 system busy; 130101 and 410100 "send too fast, exceed 20
+times per minute" (older and newer code for the same limit); 90030 "webhook over limit" (a quota)."""
 WECOM_RETRYABLE = frozenset({-1, 45009})
 """WeCom errcodes worth retrying: system busy, and the API frequency limit."""
 ROBOT_LIMIT = RateLimit(20, timedelta(minutes=1))
