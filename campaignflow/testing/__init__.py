@@ -116,7 +116,7 @@ def assign_sample(
         "measures": ["每日巡查", "发现即清"],
         "campaign": "2026创卫",
         "indicator": "B3.2",
-        "kind": "sanitation.blind_spot",
+        "kind": "general",
     }
     fields.update(overrides)
     return engine.assign(

@@ -73,7 +73,7 @@ SAMPLE_TASK: dict[str, Any] = {
     "measures": ["每日巡查", "发现即清"],
     "campaign": "2026创卫",
     "indicator": "B3.2",
-    "kind": "sanitation.blind_spot",
+    "kind": "general",
 }
 """The task ``交办任务`` assigns unless a clause or a table row says otherwise."""
 

@@ -126,7 +126,12 @@ def quick_start(path: Path) -> list[str]:
 
 
 def test_readme_quick_start_is_two_self_contained_commands() -> None:
-    setup = "python3 -m venv .venv && .venv/bin/pip install -q -e '.[dev]' && "
+    """Both lines install the library and every plugin distribution in plugins/ (editable), so the
+    suite that runs the plugins' tests has them, and the demo runs where they are installed."""
+    plugins = sorted(path.parent.name for path in (ROOT / "plugins").glob("*/pyproject.toml"))
+    assert "campaignflow-sanitation" in plugins
+    editable = " ".join(f"-e plugins/{name}" for name in plugins)
+    setup = f"python3 -m venv .venv && .venv/bin/pip install -q -e '.[dev]' {editable} && "
     assert quick_start(ROOT / "README.md") == [
         setup + ".venv/bin/campaignflow demo",
         setup + ".venv/bin/python -m pytest",

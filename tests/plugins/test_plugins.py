@@ -130,7 +130,7 @@ def test_plugin_rules_apply_to_later_triggers_by_the_tasks_kind(
             ]
 
     engine = make_engine(plugins=[Sanitation()])
-    task = assign_sample(engine, by=office)  # kind sanitation.blind_spot
+    task = assign_sample(engine, by=office, kind="sanitation.blind_spot")
     engine.start(task.id, by=staff, plan=sample_plan(task, engine), deployment=sample_deployment())
     now = engine.clock.now()
     with pytest.raises(RuleViolation) as refused:
