@@ -729,14 +729,21 @@ class Engine(ClockActions):
             raise InvalidInput("due 和 limit 只能给一个", "give either due or limit, not both", field="limit")
         if due is not None:
             return self.deadline_of(due), None  # type: ignore[arg-type]
+        source: str | None = None
         if limit is None and self.deadline_policy is not None:
-            limit = self.deadline_policy.limit_for(request)
+            limit, source = self.deadline_policy.limit_for(request), "deadline_policy"
+        if limit is None:  # the explicit policy wins; plugins answer only where it is silent
+            answered = self.plugins.deadline_limit(request)
+            limit, source = answered if answered is not None else (None, None)
         if limit is None:
             return None, None
         if not isinstance(limit, Limit):
             raise InvalidInput("limit 必须是 Limit", "limit must be a Limit", field="limit")
         computed: Deadline = self.calendar.deadline(now, limit)
-        return computed.at, computed.basis()
+        basis = computed.basis()
+        if source is not None:  # who gave the limit: the Engine's policy or "plugin:<name>"
+            basis["policy"] = source
+        return computed.at, basis
 
     def start(
         self,
