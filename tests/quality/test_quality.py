@@ -85,6 +85,8 @@ PUBLIC_API = [
     "PluginLoadError",
     "RateLimit",
     "Role",
+    "RecurrenceReport",
+    "RecurringDuty",
     "Rule",
     "RuleViolation",
     "SchemaNotReady",
