@@ -28,11 +28,11 @@ hook                                      called                        a raise 
 ``campaignflow_channels``
 a returned ``Rule``'s ``check``           before every action it        :class:`PluginError`: the action
                                           applies to                    is refused, nothing written
-``campaignflow_deadline_policy``         at ``assign`` without ``due``  :class:`PluginError`: the
-                                          or ``limit``, when the        assignment is refused,
-                                          Engine's own                  nothing written
-                                          ``deadline_policy`` has no
-                                          answer
+``campaignflow_deadline_policy``          at ``assign`` without         :class:`PluginError`: the
+                                          ``due`` or ``limit``, when    assignment is refused,
+                                          the Engine's own              nothing written
+                                          ``deadline_policy`` gives
+                                          no limit
 ``campaignflow_notifications``            once per committed action,    fails open: the transition has
                                           by the dispatcher after       committed; the event waits in
                                           commit                        the outbox and is retried
