@@ -68,6 +68,8 @@ from campaignflow.errors import PluginLoadError as PluginLoadError
 from campaignflow.errors import RuleViolation as RuleViolation
 from campaignflow.errors import SchemaNotReady as SchemaNotReady
 from campaignflow.hookspecs import hookimpl as hookimpl
+from campaignflow.recurring import RecurrenceReport as RecurrenceReport
+from campaignflow.recurring import RecurringDuty as RecurringDuty
 from campaignflow.store.audit import Checkpoint as Checkpoint
 from campaignflow.store.evidence import EvidenceStore as EvidenceStore
 from campaignflow.store.evidence import LocalEvidenceStore as LocalEvidenceStore
@@ -133,6 +135,8 @@ __all__ = [
     "PluginError",
     "PluginLoadError",
     "RateLimit",
+    "RecurrenceReport",
+    "RecurringDuty",
     "Role",
     "Rule",
     "RuleViolation",

@@ -15,6 +15,7 @@
     campaignflow outbox dead --url URL [--limit 50]
     campaignflow outbox requeue --url URL (--id N … | --all)
     campaignflow sweep --url URL [--loop [--interval 60] [--times N]] [--calendar FILE ...]
+    campaignflow recur --url URL --schedules FILE [--until DATE] [--calendar FILE ...]
 
 A campaignflow error (a refusal, a schema problem, bad input) or a database error is printed in
 Chinese and English and the command exits with status 1; no traceback is shown for them.
@@ -41,6 +42,7 @@ from campaignflow.dossier import check_dossier, export_campaign, export_task
 from campaignflow.engine import Engine
 from campaignflow.errors import CampaignflowError, InvalidInput, RuleViolation
 from campaignflow.policy import render_policy
+from campaignflow.recurring import load_schedules
 from campaignflow.store.evidence import LocalEvidenceStore
 from campaignflow.store.schema import HEAD
 
@@ -597,3 +599,59 @@ def sweep(
         pass
     finally:
         engine.close()
+
+
+@main.command()
+@_database_options
+@click.option(
+    "--schedules",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="the recurring duties ([[duty]] tables, TOML) / 常态化任务计划文件",
+)
+@click.option(
+    "--until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="create instances due up to this day (default: a week ahead) / 生成至该日",
+)
+@click.option(
+    "--calendar",
+    "calendars",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="a year's holiday schedule (TOML) for years chinese-calendar lacks / 节假日安排文件",
+)
+def recur(
+    *, url: str, prefix: str, schema: str | None, schedules: str, until: Any, calendars: tuple[str, ...]
+) -> None:
+    """Create the coming instances of recurring duties / 生成常态化任务。
+
+    Run it daily: each instance is created once, by the system, under the 四有四定 rules. Exits 1
+    if any instance was refused (each is listed with its reason).
+    """
+    duties = load_schedules(schedules)
+    engine = _engine(url, prefix, schema, must_exist=True, calendar=china_calendar(calendars))
+    try:
+        report = engine.generate_recurring(duties, until=until.date() if until is not None else None)
+    finally:
+        engine.close()
+    out = _stdout()
+    for item in report.created:
+        out.print(Text(f"已生成 / created {item.external_ref}（{item.due.isoformat()}）: {item.task_id}"))
+    for refused in report.refused:
+        _stderr().print(
+            Text(
+                f"未生成 / refused {refused.occurrence.external_ref}: "
+                f"{refused.message_zh} / {refused.message_en}"
+            )
+        )
+    out.print(
+        Text(
+            f"常态化任务至 {report.until.isoformat()}：新生成 {len(report.created)} 项，已有 "
+            f"{len(report.existing)} 项，未生成 {len(report.refused)} 项 / created {len(report.created)}, "
+            f"existing {len(report.existing)}, refused {len(report.refused)}"
+        )
+    )
+    if report.refused:
+        raise SystemExit(1)

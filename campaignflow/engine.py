@@ -67,6 +67,7 @@ from campaignflow.errors import (
     SchemaNotReady,
 )
 from campaignflow.plugins import PluginHost
+from campaignflow.recurring import RecurringActions
 from campaignflow.store import audit as auditing
 from campaignflow.store import database as connecting
 from campaignflow.store import schema
@@ -123,7 +124,7 @@ def _actor(value: object) -> Actor:
     return actor
 
 
-class Engine(ClockActions):
+class Engine(ClockActions, RecurringActions):
     """The campaign task engine. One per database and policy; safe to share between threads.
 
     ``database`` is a URL (``"sqlite:///campaign.db"``, ``"postgresql://…"``) or a SQLAlchemy
@@ -541,6 +542,7 @@ class Engine(ClockActions):
         external_ref: str | None = None,
         connection: object | None = None,
         limit: Limit | None = None,
+        _recurrence: Mapping[str, str] | None = None,
     ) -> Task:
         """交办: create a task under 四有四定 (定任务, 定部门, 定领导, 定进度).
 
@@ -588,9 +590,13 @@ class Engine(ClockActions):
             ),
         )
 
-        problem = permission_problem("assign", actor, unit_)
+        # _recurrence is set only by generate_recurring (campaignflow.recurring): the system role's
+        # create_recurring permission then stands in for the office's assign; the rules are the same.
+        problem = permission_problem(
+            permission := "create_recurring" if _recurrence else "assign", actor, unit_
+        )
         if problem:
-            raise PermissionDenied(*problem, trigger="assign", actor=actor.id)
+            raise PermissionDenied(*problem, trigger=permission, actor=actor.id)
         requested = (
             (title_ or "").strip(),
             (standard_ or "").strip(),
@@ -659,6 +665,7 @@ class Engine(ClockActions):
                 "attributes": dict(task.attributes),
                 "external_ref": task.external_ref,
                 "policy_fingerprint": task.policy_fingerprint,
+                **({"recurrence": dict(_recurrence)} if _recurrence else {}),
             }
             if basis is not None:
                 payload["deadline_basis"] = basis
@@ -729,14 +736,21 @@ class Engine(ClockActions):
             raise InvalidInput("due 和 limit 只能给一个", "give either due or limit, not both", field="limit")
         if due is not None:
             return self.deadline_of(due), None  # type: ignore[arg-type]
+        source: str | None = None
         if limit is None and self.deadline_policy is not None:
-            limit = self.deadline_policy.limit_for(request)
+            limit, source = self.deadline_policy.limit_for(request), "deadline_policy"
+        if limit is None:  # the explicit policy wins; plugins answer only where it is silent
+            answered = self.plugins.deadline_limit(request)
+            limit, source = answered if answered is not None else (None, None)
         if limit is None:
             return None, None
         if not isinstance(limit, Limit):
             raise InvalidInput("limit 必须是 Limit", "limit must be a Limit", field="limit")
         computed: Deadline = self.calendar.deadline(now, limit)
-        return computed.at, computed.basis()
+        basis = computed.basis()
+        if source is not None:  # who gave the limit: the Engine's policy or "plugin:<name>"
+            basis["policy"] = source
+        return computed.at, basis
 
     def start(
         self,

@@ -6,8 +6,10 @@ instead of ignored). Register it with ``Engine(..., plugins=[plugin])`` or throu
 the ``campaignflow`` group (loaded by default, ``load_entry_points=False`` switches it off). A hook
 implementation may take any subset of the hook's arguments.
 
-No hook is ``firstresult``: every plugin's answer counts, and campaignflow calls each plugin's
-implementation on its own, so a fault is pinned on the plugin that caused it. For that reason hook
+No hook is marked ``firstresult``: campaignflow calls each plugin's implementation on its own, so
+a fault is pinned on the plugin that caused it. Every plugin's answer counts, except for
+``campaignflow_deadline_policy``, where campaignflow itself stops at the first plugin (in
+registration order) that answers with a limit. For that reason hook
 wrappers (``wrapper=True`` / ``hookwrapper=True``) are refused: nothing may sit between the engine
 and another plugin's answer, and no plugin can remove or weaken the built-in 四有四定 rules, which
 are not a hook result at all but the engine's fixed base.
@@ -26,6 +28,11 @@ hook                                      called                        a raise 
 ``campaignflow_channels``
 a returned ``Rule``'s ``check``           before every action it        :class:`PluginError`: the action
                                           applies to                    is refused, nothing written
+``campaignflow_deadline_policy``          at ``assign`` without         :class:`PluginError`: the
+                                          ``due`` or ``limit``, when    assignment is refused,
+                                          the Engine's own              nothing written
+                                          ``deadline_policy`` gives
+                                          no limit
 ``campaignflow_notifications``            once per committed action,    fails open: the transition has
                                           by the dispatcher after       committed; the event waits in
                                           commit                        the outbox and is retried
@@ -40,6 +47,8 @@ from collections.abc import Iterable
 
 import pluggy
 
+from campaignflow.domain.calendar import Limit
+from campaignflow.domain.deadlines import DeadlineRequest
 from campaignflow.domain.messages import Channel, Event, Notice
 from campaignflow.domain.rules import Rule
 from campaignflow.domain.schemas import KindSchema
@@ -91,6 +100,29 @@ def campaignflow_evidence_kinds() -> Iterable[KindSchema]:
     kind (code ``evidence_attributes``). A kind may be declared by one plugin only. Not firstresult.
     """
     return ()
+
+
+# --- deadlines ----------------------------------------------------------------------------------
+
+
+@hookspec
+def campaignflow_deadline_policy(request: DeadlineRequest) -> Limit | None:
+    """The time limit (完成时限) of an assignment that names neither ``due`` nor ``limit``.
+
+    ``request`` (:class:`~campaignflow.domain.deadlines.DeadlineRequest`) carries the campaign,
+    indicator, unit, task kind and attributes (``request.urgency``). Return a
+    :class:`~campaignflow.Limit` (e.g. ``Limit.working_days(5)``), or None to say nothing.
+
+    Called at each such ``assign``, after the Engine's own ``deadline_policy`` (an explicit
+    ``Engine(deadline_policy=...)`` wins whenever it answers) and only if that gave no limit. Plugins
+    are asked one at a time in registration order (explicit ``plugins=`` first, then entry points);
+    the first that returns a Limit decides and the rest are not asked. This is ``firstresult``
+    behaviour, done by campaignflow rather than pluggy so that a fault names its plugin: a raise,
+    or an answer that is neither a Limit nor None, refuses the assignment with
+    :class:`~campaignflow.errors.PluginError` and nothing is written. No answer at all leaves the
+    task without a deadline, and 定进度 refuses it.
+    """
+    return None
 
 
 # --- notifications --------------------------------------------------------------------------------

@@ -17,10 +17,12 @@ import attrs
 import pluggy
 
 from campaignflow import hookspecs
+from campaignflow.domain.calendar import Limit
+from campaignflow.domain.deadlines import DeadlineRequest
 from campaignflow.domain.messages import Channel, Event, Notice, RateLimit
 from campaignflow.domain.rules import BUILTIN_RULES, CATALOGUE, Rule
 from campaignflow.domain.schemas import SCHEMA_CATALOGUE, KindSchema, schema_rules
-from campaignflow.errors import PluginLoadError
+from campaignflow.errors import PluginError, PluginLoadError
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginHost", "plugin_name"]
 
@@ -271,6 +273,36 @@ class PluginHost:
                         raise TypeError(f"campaignflow_notifications returned a {type(notice).__name__}")
                 return notices
         raise LookupError(f"plugin {plugin!r} is not registered or has no campaignflow_notifications")
+
+    def deadline_limit(self, request: DeadlineRequest) -> tuple[Limit, str] | None:
+        """The first plugin's limit for ``request`` (registration order) and ``"plugin:<name>"``, or
+        None when no plugin answers. A raise or an answer that is not a Limit (nor None) is a
+        :class:`PluginError` naming the plugin: the assignment asking fails closed."""
+        caller: pluggy.HookCaller = self.manager.hook.campaignflow_deadline_policy
+        for impl in caller.get_hookimpls():  # pluggy lists them in registration order
+            name = impl.plugin_name
+            try:
+                answer = self._call(impl, request=request)
+            except Exception as error:
+                raise PluginError(
+                    f"插件 {name!r} 的时限策略出错（{type(error).__name__}），未交办",
+                    f"plugin {name!r} campaignflow_deadline_policy raised {type(error).__name__}: "
+                    f"{error}; nothing was assigned",
+                    plugin=name,
+                    trigger="assign",
+                ) from error
+            if answer is None:
+                continue
+            if not isinstance(answer, Limit):
+                raise PluginError(
+                    f"插件 {name!r} 的时限策略返回了 {type(answer).__name__}，应为 Limit 或 None，未交办",
+                    f"plugin {name!r} campaignflow_deadline_policy returned a {type(answer).__name__}, "
+                    "not a Limit or None; nothing was assigned",
+                    plugin=name,
+                    trigger="assign",
+                )
+            return answer, f"plugin:{name}"
+        return None
 
     def rate_limits(self, overrides: Mapping[str, RateLimit] | None = None) -> dict[str, RateLimit]:
         """Each channel's rate limit: ``overrides`` first, then the channel's own ``rate_limit``."""

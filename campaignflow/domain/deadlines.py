@@ -2,8 +2,9 @@
 
 The policy is an injected object with one method (:class:`DeadlinePolicy`), asked at assignment
 with what is known about the task (campaign, indicator, unit, kind, urgency). :class:`DeadlineTable`
-is a ready policy: the first matching row wins. (When the pluggy hook specifications land, the
-engine will ask the plugin hook first and this protocol stays the typed shape of the answer.)
+is a ready policy: the first matching row wins. A plugin can answer the same question through the
+``campaignflow_deadline_policy`` hook (same request, same ``Limit | None`` answer); the Engine's
+own policy wins whenever it answers, and the plugins are asked only where it does not.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ TRIGGER_ZH: dict[str, str] = {
     "return_assignment": "回退任务",
     "suspend": "挂起任务",
     "resume": "恢复任务",
+    "create_recurring": "按计划生成常态化任务",
 }
 
 # What happened, as a notification or a ledger line says it.

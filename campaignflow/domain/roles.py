@@ -77,6 +77,9 @@ PERMISSIONS: dict[str, tuple[Role, str]] = {
     "return_assignment": (Role.UNIT, "own"),
     "suspend": (Role.OFFICE, "any"),
     "resume": (Role.OFFICE, "any"),
+    # Not a lifecycle trigger: the permission Engine.generate_recurring checks instead of "assign"
+    # when the system creates an occurrence of an office's recurring duty (campaignflow.recurring).
+    "create_recurring": (Role.SYSTEM, "any"),
 }
 
 

@@ -78,6 +78,14 @@ The vocabulary (``[…]`` optional, ``/`` alternatives)::
     假如/当  创建办“市创卫办”挂起任务，理由为“…” / 未说明理由
     假如/当  创建办“市创卫办”恢复任务
     假如/当  系统执行督办巡查                                engine.sweep()
+    假如/当  创建办“市创卫办”制定常态化任务“market-sweep”：  a RecurringDuty; table | 项目 | 内容 |
+               rows 重复规则 (RRULE) / 起始日期 / 遇休息日 (顺延/跳过/照旧) / 责任单位 / 任务名称 /
+               具体标准 / 主要措施 (甲；乙) / 测评指标
+    假如/当  系统生成常态化任务至 2026-10-11                 engine.generate_recurring(until=…)
+    那么     新生成 12 项常态化任务，已有 0 项，未生成 0 项
+    那么     新生成的任务截止日期依次为：2026-09-18、2026-09-20
+    那么     新生成的任务均由系统为“市创卫办”交办
+    那么     未生成的常态化任务“market-sweep:2026-09-18”缺少的项目为 fixed_department、fixed_leader
     那么     操作成功
     那么     操作被拒绝：四有四定不符合 / 无权限 / 状态不允许 / 版本冲突 / 输入无效 / 找不到
     那么     拒绝理由包含“本单位的任务”
@@ -101,7 +109,7 @@ import functools
 import re
 import types
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -119,6 +127,7 @@ from campaignflow.domain.schemas import AttributeField, KindSchema
 from campaignflow.dossier import check_dossier, export_task
 from campaignflow.engine import Engine
 from campaignflow.errors import CampaignflowError, RuleViolation
+from campaignflow.recurring import OnDayOff, RecurrenceReport, RecurringDuty
 from campaignflow.store.evidence import LocalEvidenceStore
 from campaignflow.testing import DEMO_NOW, seed_units
 from campaignflow.testing.speccontext import (
@@ -769,6 +778,138 @@ def resume(
 @_action(r"系统执行督办巡查")
 def sweep(cf_context: SpecContext) -> None:
     cf_context.engine.sweep()
+
+
+# --- 常态化任务 (recurring duties) ---------------------------------------------------------------
+
+
+@attrs.define
+class RecurringState:
+    """The scenario's recurring duties (by id) and the report of the last generation run."""
+
+    duties: dict[str, RecurringDuty] = attrs.field(factory=dict)
+    report: RecurrenceReport | None = None
+
+    def last(self) -> RecurrenceReport:
+        if self.report is None:
+            raise StepError("还没有生成常态化任务：先写“系统生成常态化任务至 …” / nothing generated yet")
+        return self.report
+
+
+@pytest.fixture
+def cf_recurring() -> RecurringState:
+    """The recurring duties the ``制定常态化任务`` steps declared, and the last run's report."""
+    return RecurringState()
+
+
+_ON_DAY_OFF = {"顺延": OnDayOff.NEXT_WORKDAY, "跳过": OnDayOff.SKIP, "照旧": OnDayOff.KEEP}
+_DUTY_FIELDS = {
+    "重复规则": "rule",
+    "起始日期": "start",
+    "遇休息日": "on_day_off",
+    "责任单位": "unit",
+    "任务名称": "title",
+    "具体标准": "standard",
+    "主要措施": "measures",
+    "测评指标": "indicator",
+}
+
+
+@_setup(r"创建办“(?P<office>[^”]+)”制定常态化任务“(?P<duty>[^”]+)”：")
+def recurring_duty(
+    cf_context: SpecContext,
+    cf_recurring: RecurringState,
+    datatable: list[list[str]],
+    *,
+    office: str,
+    duty: str,
+) -> None:
+    header, *rows = [[cell.strip() for cell in row] for row in datatable]
+    if header[:2] != ["项目", "内容"]:
+        raise StepError("常态化任务的表格要有表头 | 项目 | 内容 |")
+    fields: dict[str, Any] = {
+        "title": "农贸市场周边保洁",
+        "standard": "无积存垃圾、无卫生死角",
+        "measures": ("早晚两次保洁",),
+        "campaign": "2026创卫",
+        "indicator": "B3.2",
+    }
+    for label, value, *_ in rows:
+        if label not in _DUTY_FIELDS:
+            raise _unknown(label, "制定常态化任务", "、".join(_DUTY_FIELDS))
+        name = _DUTY_FIELDS[label]
+        if name == "start":
+            fields[name] = date.fromisoformat(value)
+        elif name == "on_day_off":
+            if value not in _ON_DAY_OFF:
+                raise _unknown(value, "遇休息日", "、".join(_ON_DAY_OFF))
+            fields[name] = _ON_DAY_OFF[value]
+        elif name == "unit":
+            fields[name] = cf_context.unit_id(value)
+        elif name == "measures":
+            fields[name] = tuple(m for m in re.split(r"[；;]", value) if m.strip())
+        else:
+            fields[name] = value
+    cf_recurring.duties[duty] = RecurringDuty(id=duty, office=cf_context.unit_id(office), **fields)
+
+
+@_action(r"系统生成常态化任务至 ?(?P<until>\d{4}-\d{2}-\d{2})")
+def generate_recurring(cf_context: SpecContext, cf_recurring: RecurringState, *, until: str) -> None:
+    duties = list(cf_recurring.duties.values())
+    cf_recurring.report = cf_context.engine.generate_recurring(duties, until=date.fromisoformat(until))
+    created = [o.task_id for o in cf_recurring.report.created if o.task_id is not None]
+    if created:
+        cf_context.task_id = created[-1]
+
+
+@_check(r"新生成 ?(?P<created>\d+) ?项常态化任务，已有 ?(?P<existing>\d+) ?项，未生成 ?(?P<refused>\d+) ?项")
+def recurrence_counts(
+    cf_context: SpecContext, cf_recurring: RecurringState, *, created: str, existing: str, refused: str
+) -> None:
+    report = cf_recurring.last()
+    actual = (len(report.created), len(report.existing), len(report.refused))
+    assert actual == (int(created), int(existing), int(refused)), (
+        f"应为新生成 {created}、已有 {existing}、未生成 {refused}，实际为 {actual}：{report}"
+    )
+
+
+@_check(r"新生成的任务截止日期依次为：(?P<dates>.+)")
+def recurrence_dates(cf_context: SpecContext, cf_recurring: RecurringState, *, dates: str) -> None:
+    expected = [date.fromisoformat(d.strip()) for d in re.split(r"[、,，]", dates) if d.strip()]
+    actual = [o.due for o in cf_recurring.last().created]
+    assert actual == expected, f"截止日期应为 {expected}，实际为 {actual}"
+
+
+@_check(r"新生成的任务均由系统为“(?P<office>[^”]+)”交办")
+def recurrence_by_system(cf_context: SpecContext, cf_recurring: RecurringState, *, office: str) -> None:
+    unit = cf_context.unit_id(office)
+    for occurrence in cf_recurring.last().created:
+        assert occurrence.task_id is not None
+        task = cf_context.engine.get(occurrence.task_id)
+        first = cf_context.engine.history(task.id)[0]
+        assert (first.actor_role, task.office_unit, task.external_ref) == (
+            "system",
+            unit,
+            occurrence.external_ref,
+        ), f"{occurrence.external_ref}: 由 {first.actor_role}@{task.office_unit} 交办"
+
+
+@_check(r"未生成的常态化任务“(?P<ref>[^”]+)”缺少的项目为 (?P<items>.+)")
+def recurrence_refused(
+    cf_context: SpecContext,
+    cf_recurring: RecurringState,
+    request: pytest.FixtureRequest,
+    *,
+    ref: str,
+    items: str,
+) -> None:
+    found = [r for r in cf_recurring.last().refused if r.occurrence.external_ref == ref]
+    assert found, f"没有未生成的“{ref}”：{cf_recurring.last().refused}"
+    expected = sorted(code.strip() for code in re.split(r"[、,，]", items) if code.strip())
+    assert sorted(found[0].codes) == expected, f"缺少的项目应为 {expected}，实际为 {found[0].codes}"
+    tags = tagged_rules(request)
+    if tags and set(expected) - tags:
+        raise StepError(f"{sorted(set(expected) - tags)} 没有对应的 @rule: 标签 / untagged codes")
 
 
 # --- 那么: refusals -----------------------------------------------------------------------------

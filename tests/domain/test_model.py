@@ -108,6 +108,7 @@ EXPECTED = {
     "return_assignment": {STAFF},
     "suspend": {OFFICE},
     "resume": {OFFICE},
+    "create_recurring": {SYSTEM},  # an occurrence of a recurring duty, and nothing else
 }
 
 

@@ -84,6 +84,8 @@ PUBLIC_API = [
     "PluginError",
     "PluginLoadError",
     "RateLimit",
+    "RecurrenceReport",
+    "RecurringDuty",
     "Role",
     "Rule",
     "RuleViolation",
