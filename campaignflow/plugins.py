@@ -162,7 +162,7 @@ class PluginHost:
     def _answers(self, hook: str, **kwargs: Any) -> Iterable[tuple[str, list[Any]]]:
         """(plugin name, its answer as a list) for each implementation of a declaration hook."""
         caller: pluggy.HookCaller = getattr(self.manager.hook, hook)
-        for impl in reversed(caller.get_hookimpls()):  # registration order
+        for impl in caller.get_hookimpls():  # registration order (pluggy calls them in reverse)
             name = impl.plugin_name
             try:
                 answer = self._call(impl, **kwargs)

@@ -437,3 +437,25 @@ def test_an_entry_point_that_does_not_import_fails_at_construction(
     assert refused.value.plugin == "gone"
     assert "cf_no_such_module:plugin" in refused.value.message_en
     assert "ModuleNotFoundError" in refused.value.message_en
+
+
+def test_plugin_rules_run_in_registration_order(make_engine: Callable[..., Engine], office: Actor) -> None:
+    """Items of a refusal come in the order the plugins were registered, and so does the rule set."""
+
+    def refusing(code: str) -> types.SimpleNamespace:
+        def check(_ctx: ActionContext) -> Iterable[Missing]:
+            yield Missing(code, "扩展", f"{code} 不符合", f"{code} fails", "")
+
+        return _plugin(
+            f"plugin-{code}", campaignflow_rules=lambda: [Rule(f"规则{code}", {"assign"}, check, {code})]
+        )
+
+    engine = make_engine(plugins=[refusing("first"), refusing("second"), refusing("third")])
+    assert [r.source for r in engine.rules.rules if r.source] == [
+        "plugin-first",
+        "plugin-second",
+        "plugin-third",
+    ]
+    with pytest.raises(RuleViolation) as refused:
+        assign_sample(engine, by=office)
+    assert refused.value.codes == ("first", "second", "third")
