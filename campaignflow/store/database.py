@@ -8,6 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
+from campaignflow.errors import InvalidInput
+
 __all__ = ["connect", "host_connection"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -57,4 +59,8 @@ def host_connection(handle: object) -> sa.Connection:
         conn = connection()
         if isinstance(conn, sa.Connection):
             return conn
-    raise TypeError(f"expected a SQLAlchemy Connection or Session, got {type(handle).__name__}")
+    raise InvalidInput(
+        f"connection 必须是 SQLAlchemy 的 Connection 或 Session，收到的是 {type(handle).__name__}",
+        f"connection must be a SQLAlchemy Connection or Session, got {type(handle).__name__}",
+        field="connection",
+    )

@@ -496,3 +496,12 @@ def test_a_concurrent_caller_waits_for_the_host_transaction(
         assert outcome == [2]
     assert engine.get(task.id).version == 2
     assert [entry.seq for entry in engine.history(task.id)] == [1, 2]
+
+
+def test_a_connection_that_is_not_one_is_refused_with_a_typed_error(engine: Engine) -> None:
+    from campaignflow import InvalidInput
+
+    with pytest.raises(InvalidInput) as refused:
+        engine.get("whatever", connection="not a connection")
+    assert refused.value.field == "connection"
+    assert isinstance(refused.value, ValueError)

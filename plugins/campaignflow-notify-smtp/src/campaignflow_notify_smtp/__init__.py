@@ -23,7 +23,7 @@ import urllib.parse
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from campaignflow import ChannelError, Message, RateLimit, hookimpl
+from campaignflow import ChannelError, InvalidInput, Message, RateLimit, hookimpl
 
 __all__ = ["KEY_HEADER", "SmtpChannel", "SmtpPlugin", "idempotency_key_of", "message_id", "plugin"]
 
@@ -65,7 +65,11 @@ class SmtpChannel:
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if security not in ("none", "starttls", "ssl"):
-            raise ValueError(f"security must be 'none', 'starttls' or 'ssl', not {security!r}")
+            raise InvalidInput(
+                f"security 只能是 none、starttls 或 ssl，不能是 {security!r}",
+                f"security must be 'none', 'starttls' or 'ssl', not {security!r}",
+                field="security",
+            )
         self.name = name
         self.host = host
         self.port = port
