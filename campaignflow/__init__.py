@@ -37,6 +37,7 @@ from campaignflow.domain.model import Person as Person
 from campaignflow.domain.model import Plan as Plan
 from campaignflow.domain.model import PlanStep as PlanStep
 from campaignflow.domain.model import Task as Task
+from campaignflow.domain.model import TaskSource as TaskSource
 from campaignflow.domain.model import TaskState as TaskState
 from campaignflow.domain.model import Unit as Unit
 from campaignflow.domain.roles import Actor as Actor
@@ -144,6 +145,7 @@ __all__ = [
     "SweepReport",
     "SystemClock",
     "Task",
+    "TaskSource",
     "TaskState",
     "Template",
     "TransitionSpec",

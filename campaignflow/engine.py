@@ -41,6 +41,7 @@ from campaignflow.domain.model import (
     Inspection,
     Plan,
     Task,
+    TaskSource,
     TaskState,
     Unit,
     freeze_mapping,
@@ -117,6 +118,33 @@ def _instance(value: object, kind: type, name: str, *, optional: bool = True) ->
             field=name,
         )
     return value
+
+
+def _source(value: object) -> TaskSource:
+    if isinstance(value, TaskSource):
+        return value
+    if isinstance(value, str) and value in TaskSource._value2member_map_:
+        return TaskSource(value)
+    known = ", ".join(s.value for s in TaskSource)
+    raise InvalidInput(
+        f"source 必须是已知的任务来源之一：{known}",
+        f"source must be one of the known task sources: {known}",
+        field="source",
+    )
+
+
+def _place(value: object, name: str, size: int) -> str | None:
+    """A site (点位) or grid (网格) name: optional, stripped, not blank, at most ``size`` characters."""
+    text = _text(value, name, optional=True)
+    if text is None:
+        return None
+    if not text.strip() or len(text.strip()) > size:
+        raise InvalidInput(
+            f"{name} 不能为空白且不超过 {size} 个字符",
+            f"{name} must not be blank and at most {size} characters",
+            field=name,
+        )
+    return text.strip()
 
 
 def _actor(value: object) -> Actor:
@@ -542,6 +570,9 @@ class Engine(ClockActions, RecurringActions):
         external_ref: str | None = None,
         connection: object | None = None,
         limit: Limit | None = None,
+        source: TaskSource | str = TaskSource.OFFICE,
+        site: str | None = None,
+        grid: str | None = None,
         _recurrence: Mapping[str, str] | None = None,
     ) -> Task:
         """交办: create a task under 四有四定 (定任务, 定部门, 定领导, 定进度).
@@ -553,8 +584,12 @@ class Engine(ClockActions, RecurringActions):
         The deadline (定进度) is ``due`` (a date: the end of that day; or an aware datetime), or
         ``limit`` (e.g. ``Limit.working_days(5)``) counted from now on the engine's work calendar,
         or else whatever the engine's deadline policy gives for this indicator, unit and kind.
+
+        ``source`` says who raised the problem (a :class:`TaskSource`, 任务来源; scoring may weigh
+        it); ``site`` (点位) and ``grid`` (网格) say where it is.
         """
         actor = _actor(by)
+        source_, site_, grid_ = _source(source), _place(site, "site", 128), _place(grid, "grid", 64)
         title_ = _text(title, "title", optional=True)
         standard_ = _text(standard, "standard", optional=True)
         if isinstance(measures, str) or not isinstance(measures, Sequence):
@@ -651,6 +686,9 @@ class Engine(ClockActions, RecurringActions):
                 created_at=now,
                 updated_at=now,
                 deadline_basis=basis,
+                source=source_,
+                site=site_,
+                grid=grid_,
             )
             payload: dict[str, Any] = {
                 "title": task.title,
@@ -666,6 +704,9 @@ class Engine(ClockActions, RecurringActions):
                 "external_ref": task.external_ref,
                 "policy_fingerprint": task.policy_fingerprint,
                 **({"recurrence": dict(_recurrence)} if _recurrence else {}),
+                **({"source": source_.value} if source_ is not TaskSource.OFFICE else {}),
+                **({"site": site_} if site_ is not None else {}),
+                **({"grid": grid_} if grid_ is not None else {}),
             }
             if basis is not None:
                 payload["deadline_basis"] = basis

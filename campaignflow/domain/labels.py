@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["EVENT_ZH", "ROLE_ZH", "STATE_ZH", "TRIGGER_ZH"]
+__all__ = ["EVENT_ZH", "ROLE_ZH", "SOURCE_ZH", "STATE_ZH", "TRIGGER_ZH"]
 
 STATE_ZH: dict[str, str] = {
     "assigned": "已交办",
@@ -13,6 +13,20 @@ STATE_ZH: dict[str, str] = {
     "cancelled": "已撤销",
     "returned": "已退回",
     "suspended": "已挂起",
+}
+
+# Where a task came from (任务来源). Scoring may weigh a task by it, e.g. deductions doubled for items
+# raised by leaders or the media (DOMAIN.md, "Scores").
+SOURCE_ZH: dict[str, str] = {
+    "office": "创建办交办",
+    "leader": "领导交办",
+    "media": "媒体曝光",
+    "citizen": "群众投诉",
+    "inspection": "督查发现",
+    "covert_inspection": "暗访发现",
+    "field_assessment": "实地测评发现",
+    "superior": "上级反馈",
+    "ledger": "台账导入",
 }
 
 # The action, as a verb: "只有创建办可以{交办}".

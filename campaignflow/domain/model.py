@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from campaignflow.domain.labels import STATE_ZH
+from campaignflow.domain.labels import SOURCE_ZH, STATE_ZH
 from campaignflow.errors import InvalidInput
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "Plan",
     "PlanStep",
     "Task",
+    "TaskSource",
     "TaskState",
     "Unit",
     "freeze_mapping",
@@ -53,6 +54,24 @@ class TaskState(enum.StrEnum):
     @property
     def label_zh(self) -> str:
         return STATE_ZH[self.value]
+
+
+class TaskSource(enum.StrEnum):
+    """Where a task came from (任务来源): who raised the problem. The values are the stored names."""
+
+    OFFICE = "office"  # 创建办交办: the indicator system, decomposed by the office
+    LEADER = "leader"  # 领导交办: raised by a city leader
+    MEDIA = "media"  # 媒体曝光
+    CITIZEN = "citizen"  # 群众投诉 (12345 hotline and the like)
+    INSPECTION = "inspection"  # 督查: a routine inspection round
+    COVERT_INSPECTION = "covert_inspection"  # 暗访
+    FIELD_ASSESSMENT = "field_assessment"  # 实地测评
+    SUPERIOR = "superior"  # 上级反馈: findings handed down by the province or the nation
+    LEDGER = "ledger"  # 台账导入: imported from an office's Excel ledger
+
+    @property
+    def label_zh(self) -> str:
+        return SOURCE_ZH[self.value]
 
 
 def _aware(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -290,3 +309,9 @@ class Task:
     extension_request: Mapping[str, Any] | None = None  # the pending 延期申请, if any
     suspended_at: datetime | None = None  # when the current suspension (挂起) began
     suspended_seconds: int = 0  # suspended time of the finished suspensions
+    # --- where the task came from (revision 0005) ---
+    source: TaskSource = TaskSource.OFFICE  # 任务来源
+    site: str | None = None  # 点位: the place the problem is at, if any
+    grid: str | None = None  # 网格: the grid that place lies in, if any
+    recurrence_of: str | None = None  # 回潮: the archived task whose problem came back here
+    recurrence_count: int = 0  # 回潮次数: how many times the problem at this site came back

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from campaignflow.domain.model import HistoryEntry, Task, TaskState, Unit
+from campaignflow.domain.model import HistoryEntry, Task, TaskSource, TaskState, Unit
 from campaignflow.domain.serial import (
     deployment_from_json,
     deployment_to_json,
@@ -93,6 +93,11 @@ def task_to_row(task: Task) -> dict[str, Any]:
         "extension_request": dict(task.extension_request) if task.extension_request is not None else None,
         "suspended_at": task.suspended_at,
         "suspended_seconds": task.suspended_seconds,
+        "source": task.source.value,
+        "site": task.site,
+        "grid": task.grid,
+        "recurrence_of": task.recurrence_of,
+        "recurrence_count": task.recurrence_count,
     }
 
 
@@ -152,6 +157,11 @@ def _task_from_row(row: sa.RowMapping, tz: tzinfo) -> Task:
         extension_request=row["extension_request"],
         suspended_at=row["suspended_at"].astimezone(tz) if row["suspended_at"] is not None else None,
         suspended_seconds=row["suspended_seconds"],
+        source=TaskSource(row["source"]),
+        site=row["site"],
+        grid=row["grid"],
+        recurrence_of=row["recurrence_of"],
+        recurrence_count=row["recurrence_count"],
     )
 
 

@@ -91,6 +91,12 @@ def build_tables(prefix: str = "cf_", schema: str | None = None) -> Tables:
         sa.Column("extension_request", JSONType, nullable=True),
         sa.Column("suspended_at", UTCDateTime(), nullable=True),
         sa.Column("suspended_seconds", sa.Integer(), nullable=False, server_default="0"),
+        # --- where the task came from (revision 0005) ---
+        sa.Column("source", sa.String(32), nullable=False, server_default="office"),
+        sa.Column("site", sa.String(128), nullable=True),
+        sa.Column("grid", sa.String(64), nullable=True),
+        sa.Column("recurrence_of", _ID, nullable=True),
+        sa.Column("recurrence_count", sa.Integer(), nullable=False, server_default="0"),
         sa.Index(f"{p}ux_tasks_campaign_ref", "campaign", "external_ref", unique=True),
         sa.Index(f"{p}ix_tasks_unit", "unit", "id"),
         sa.Index(f"{p}ix_tasks_campaign", "campaign", "id"),
@@ -105,6 +111,8 @@ def build_tables(prefix: str = "cf_", schema: str | None = None) -> Tables:
             sqlite_where=sa.text(_ESCALATING_SQL),
         ),
         sa.Index(f"{p}ix_tasks_escalation", "escalation_level", "id"),
+        # 回潮: the tasks at a site for an indicator, to find the one a new finding recurs.
+        sa.Index(f"{p}ix_tasks_site", "campaign", "site", "indicator"),
     )
     history = sa.Table(
         f"{p}history",

@@ -93,6 +93,7 @@ PUBLIC_API = [
     "SweepReport",
     "SystemClock",
     "Task",
+    "TaskSource",
     "TaskState",
     "Template",
     "TransitionSpec",
