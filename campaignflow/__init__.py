@@ -46,9 +46,17 @@ from campaignflow.domain.rules import ActionContext as ActionContext
 from campaignflow.domain.rules import Rule as Rule
 from campaignflow.domain.schemas import AttributeField as AttributeField
 from campaignflow.domain.schemas import KindSchema as KindSchema
+from campaignflow.domain.structure import Campaign as Campaign
+from campaignflow.domain.structure import Grid as Grid
+from campaignflow.domain.structure import Indicator as Indicator
+from campaignflow.domain.structure import OfficeScope as OfficeScope
+from campaignflow.domain.structure import Responsibility as Responsibility
+from campaignflow.domain.structure import Separation as Separation
+from campaignflow.domain.structure import Site as Site
 from campaignflow.engine import Engine as Engine
 from campaignflow.engine import Page as Page
 from campaignflow.errors import ActionRefused as ActionRefused
+from campaignflow.errors import BatchRefused as BatchRefused
 from campaignflow.errors import CalendarYearUnknown as CalendarYearUnknown
 from campaignflow.errors import CampaignflowError as CampaignflowError
 from campaignflow.errors import ChannelError as ChannelError
@@ -58,6 +66,7 @@ from campaignflow.errors import DefinitionError as DefinitionError
 from campaignflow.errors import DossierError as DossierError
 from campaignflow.errors import EvidenceError as EvidenceError
 from campaignflow.errors import EvidenceNotFound as EvidenceNotFound
+from campaignflow.errors import FileProblem as FileProblem
 from campaignflow.errors import InvalidEvidenceName as InvalidEvidenceName
 from campaignflow.errors import InvalidInput as InvalidInput
 from campaignflow.errors import InvalidTransition as InvalidTransition
@@ -66,8 +75,11 @@ from campaignflow.errors import NotFound as NotFound
 from campaignflow.errors import PermissionDenied as PermissionDenied
 from campaignflow.errors import PluginError as PluginError
 from campaignflow.errors import PluginLoadError as PluginLoadError
+from campaignflow.errors import RefusedRow as RefusedRow
 from campaignflow.errors import RuleViolation as RuleViolation
 from campaignflow.errors import SchemaNotReady as SchemaNotReady
+from campaignflow.errors import StructureFileError as StructureFileError
+from campaignflow.errors import UnitCycle as UnitCycle
 from campaignflow.hookspecs import hookimpl as hookimpl
 from campaignflow.recurring import RecurrenceReport as RecurrenceReport
 from campaignflow.recurring import RecurringDuty as RecurringDuty
@@ -75,6 +87,7 @@ from campaignflow.store.audit import Checkpoint as Checkpoint
 from campaignflow.store.evidence import EvidenceStore as EvidenceStore
 from campaignflow.store.evidence import LocalEvidenceStore as LocalEvidenceStore
 from campaignflow.store.outbox import OutboxEntry as OutboxEntry
+from campaignflow.structurefiles import StructureFile as StructureFile
 from campaignflow.sweeping import SweepReport as SweepReport
 
 __version__ = "0.1.0"
@@ -85,7 +98,9 @@ __all__ = [
     "Actor",
     "AttributeField",
     "AuditReport",
+    "BatchRefused",
     "CalendarYearUnknown",
+    "Campaign",
     "CampaignflowError",
     "ChainBreak",
     "Channel",
@@ -113,8 +128,11 @@ __all__ = [
     "EvidenceError",
     "EvidenceNotFound",
     "EvidenceStore",
+    "FileProblem",
     "FixedClock",
+    "Grid",
     "HistoryEntry",
+    "Indicator",
     "Inspection",
     "InvalidEvidenceName",
     "InvalidInput",
@@ -127,6 +145,7 @@ __all__ = [
     "Missing",
     "NotFound",
     "Notice",
+    "OfficeScope",
     "OutboxEntry",
     "Page",
     "PermissionDenied",
@@ -138,10 +157,16 @@ __all__ = [
     "RateLimit",
     "RecurrenceReport",
     "RecurringDuty",
+    "RefusedRow",
+    "Responsibility",
     "Role",
     "Rule",
     "RuleViolation",
     "SchemaNotReady",
+    "Separation",
+    "Site",
+    "StructureFile",
+    "StructureFileError",
     "SweepReport",
     "SystemClock",
     "Task",
@@ -150,6 +175,7 @@ __all__ = [
     "Template",
     "TransitionSpec",
     "Unit",
+    "UnitCycle",
     "WorkCalendar",
     "china_calendar",
     "hookimpl",

@@ -22,6 +22,7 @@ import attrs
 import sqlalchemy as sa
 
 from campaignflow.calendars import china_calendar
+from campaignflow.campaigns import CampaignActions
 from campaignflow.clock import SystemClock
 from campaignflow.clockactions import ClockActions
 from campaignflow.delivery import DeliveryPolicy, Dispatcher, DispatchReport, outbox_rows
@@ -152,7 +153,7 @@ def _actor(value: object) -> Actor:
     return actor
 
 
-class Engine(ClockActions, RecurringActions):
+class Engine(ClockActions, RecurringActions, CampaignActions):
     """The campaign task engine. One per database and policy; safe to share between threads.
 
     ``database`` is a URL (``"sqlite:///campaign.db"``, ``"postgresql://…"``) or a SQLAlchemy
@@ -387,6 +388,7 @@ class Engine(ClockActions, RecurringActions):
                 raise InvalidInput(f"{label} 不能为空", f"{label} must be a non-blank str", field=label)
         unit = Unit(unit_id.strip(), name, leader, parent, liaison)
         with self._tx(connection) as conn:
+            self._check_parent(conn, unit.id, parent)  # typed UnitCycle (campaignflow.campaigns)
             if parent is not None and parent != unit.id and self._repo.unit(conn, parent) is None:
                 raise NotFound("unit", parent)
             self._repo.save_unit(conn, unit, self.clock.now())
@@ -644,7 +646,8 @@ class Engine(ClockActions, RecurringActions):
                 existing = self._repo.load_by_ref(conn, campaign_, ref)
                 if existing is not None:
                     return self._same_assignment(conn, existing, requested)
-            registered = self._repo.unit(conn, unit_.strip()) if unit_ and unit_.strip() else None
+            # The registered unit, once the actor's office scope allows it (campaignflow.campaigns).
+            registered = self._scoped_unit(conn, permission, actor, campaign_, unit_)
             if leader_ is None and registered is not None:
                 leader_ = registered.leader
             context = ActionContext(
@@ -660,6 +663,7 @@ class Engine(ClockActions, RecurringActions):
                 deadline=deadline,
                 kind=kind_,
                 attributes=attrs_,
+                indicator_in_tree=self._structure.indicator_known(conn, campaign_, indicator_),
             )
             self._check_rules(context, task_id=None, state=None, actor=actor)
             assert registered is not None
@@ -997,6 +1001,15 @@ class Engine(ClockActions, RecurringActions):
                 raise PermissionDenied(
                     *problem, task_id=task.id, state=task.state.value, trigger=trigger, actor=actor.id
                 )
+            self._check_scope(
+                conn,
+                trigger,
+                actor,
+                campaign=task.campaign,
+                unit=task.unit,
+                task_id=task.id,
+                state=task.state.value,
+            )
             dest = self.lifecycle.fire(task.state.value, trigger)
             if dest is None:
                 raise InvalidTransition(

@@ -35,6 +35,12 @@ class Tables:
     escalations: sa.Table
     prefix: str
     schema: str | None
+    # --- campaign structure (revision 0006) ---
+    campaigns: sa.Table
+    indicators: sa.Table
+    grids: sa.Table
+    sites: sa.Table
+    office_scopes: sa.Table
 
     @property
     def version_table(self) -> str:
@@ -200,4 +206,68 @@ def build_tables(prefix: str = "cf_", schema: str | None = None) -> Tables:
         # Exactly once per step and deadline, however many sweepers run: the database says so.
         sa.UniqueConstraint("task_id", "deadline", "level", name=f"{p}uq_escalations_step"),
     )
-    return Tables(md, units, tasks, history, outbox, contacts, escalations, prefix, schema)
+    campaigns = sa.Table(
+        f"{p}campaigns",
+        md,
+        sa.Column("id", sa.String(128), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("periods", JSONType, nullable=False),
+        sa.Column("separation", sa.String(16), nullable=False, server_default="unit"),
+        sa.Column("recurrence_days", sa.Integer(), nullable=False, server_default="90"),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+    )
+    indicators = sa.Table(
+        f"{p}indicators",
+        md,
+        sa.Column("campaign", sa.String(128), primary_key=True),
+        sa.Column("code", sa.String(64), primary_key=True),
+        sa.Column("parent", sa.String(64), nullable=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("standard", sa.Text(), nullable=False),
+        sa.Column("weight", sa.Float(), nullable=False),
+        sa.Column("lead_unit", _UNIT, nullable=True),
+        sa.Column("position", sa.Integer(), nullable=False),
+    )
+    grids = sa.Table(
+        f"{p}grids",
+        md,
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("unit", _UNIT, nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+    )
+    sites = sa.Table(
+        f"{p}sites",
+        md,
+        sa.Column("id", sa.String(128), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("unit", _UNIT, nullable=False),
+        sa.Column("grid", sa.String(64), nullable=True),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+    )
+    office_scopes = sa.Table(
+        f"{p}office_scopes",
+        md,
+        sa.Column("office", _UNIT, primary_key=True),
+        sa.Column("campaign", sa.String(128), primary_key=True),  # "*": every campaign
+        sa.Column("root", _UNIT, primary_key=True),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+    )
+    return Tables(
+        md,
+        units,
+        tasks,
+        history,
+        outbox,
+        contacts,
+        escalations,
+        prefix,
+        schema,
+        campaigns=campaigns,
+        indicators=indicators,
+        grids=grids,
+        sites=sites,
+        office_scopes=office_scopes,
+    )

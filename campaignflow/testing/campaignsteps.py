@@ -1,0 +1,115 @@
+"""Chinese steps for campaign structure (re-exported by :mod:`campaignflow.testing.steps`)::
+
+假如/当  单位网络为：  + table | 编号 | 名称 | 责任领导 | 上级单位 |     units, parents first
+假如/当  创建活动“2027创卫”（创卫[，上级单位回避]）的测评体系为：
+           + table | 编码 | 指标名称 | 具体标准 | 牵头单位 |
+假如/当  网格和点位为：  + table | 类型 | 编号 | 名称 | 责任单位 | 所属网格 |   (类型: 网格/点位)
+假如/当  创建办“东城区创卫办”只管辖“东城区”[在创建活动“2027创卫”中]
+那么     点位“柳园农贸市场”的责任单位是“柳园社区”，依据属地管理
+那么     网格“…”的责任单位是“…”，依据属地管理 / 指标“B3.2”的责任单位是“…”，依据职能管理
+那么     拒绝代码为“out_of_scope”
+"""
+
+from __future__ import annotations
+
+import re
+
+from campaignflow.domain.structure import Campaign, Grid, Indicator, OfficeScope, Site
+from campaignflow.testing.speccontext import SpecContext, StepError
+from campaignflow.testing.steps import _check, _setup
+
+__all__: list[str] = []  # the steps register as fixtures of campaignflow.testing.steps' namespace
+
+
+def _table(datatable: list[list[str]], required: tuple[str, ...]) -> list[dict[str, str]]:
+    header, *rows = [[cell.strip() for cell in row] for row in datatable]
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise StepError(f"表格缺少列 {missing}；表头为 {header}")
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+@_setup(r"单位网络为：")
+def unit_network(cf_context: SpecContext, datatable: list[list[str]]) -> None:
+    for row in _table(datatable, ("编号", "名称")):
+        parent = row.get("上级单位", "").strip()
+        cf_context.engine.register_unit(
+            row["编号"],
+            name=row["名称"],
+            leader=row.get("责任领导", ""),
+            parent=cf_context.unit_id(parent) if parent else None,
+        )
+
+
+@_setup(r"创建活动“(?P<cid>[^”]+)”（(?P<kind>[^，）]+)(?P<subtree>，上级单位回避)?）的测评体系为：")
+def indicator_tree(
+    cf_context: SpecContext, datatable: list[list[str]], *, cid: str, kind: str, subtree: str | None
+) -> None:
+    items = [
+        Indicator(
+            code=row["编码"],
+            name=row["指标名称"],
+            standard=row.get("具体标准", ""),
+            lead_unit=cf_context.unit_id(row["牵头单位"]) if row.get("牵头单位") else None,
+        )
+        for row in _table(datatable, ("编码", "指标名称"))
+    ]
+    campaign = Campaign(id=cid, name=cid, kind=kind, separation="subtree" if subtree else "unit")
+    cf_context.engine.register_campaign(campaign, items)
+
+
+@_setup(r"网格和点位为：")
+def places(cf_context: SpecContext, datatable: list[list[str]]) -> None:
+    grids: list[Grid] = []
+    sites: list[Site] = []
+    for row in _table(datatable, ("类型", "编号", "名称", "责任单位")):
+        unit = cf_context.unit_id(row["责任单位"])
+        if row["类型"] == "网格":
+            grids.append(Grid(id=row["编号"], name=row["名称"], unit=unit))
+        elif row["类型"] == "点位":
+            sites.append(Site(id=row["编号"], name=row["名称"], unit=unit, grid=row.get("所属网格") or None))
+        else:
+            raise StepError(f"类型应为“网格”或“点位”，不是“{row['类型']}”")
+    cf_context.engine.register_places(grids=grids, sites=sites)
+
+
+@_setup(r"创建办“(?P<office>[^”]+)”只管辖“(?P<root>[^”]+)”(?:在创建活动“(?P<campaign>[^”]+)”中)?")
+def office_scope(cf_context: SpecContext, *, office: str, root: str, campaign: str | None) -> None:
+    office_id = cf_context.unit_id(office)
+    scope = OfficeScope(office=office_id, root=cf_context.unit_id(root), campaign=campaign or "*")
+    cf_context.engine.set_office_scopes(office_id, [scope])
+
+
+_RULES = {"属地管理": ("site", "grid"), "职能管理": ("lead",)}
+
+
+@_check(
+    r"(?P<what>点位|网格|指标)“(?P<ident>[^”]+)”(?:在创建活动“(?P<campaign>[^”]+)”中)?的责任单位是"
+    r"“(?P<unit>[^”]+)”，依据(?P<rule>属地管理|职能管理)"
+)
+def responsible(
+    cf_context: SpecContext, *, what: str, ident: str, campaign: str | None, unit: str, rule: str
+) -> None:
+    keyword = {"点位": "site", "网格": "grid", "指标": "indicator"}[what]
+    found = cf_context.engine.responsible_unit(campaign or _only_campaign(cf_context), **{keyword: ident})
+    assert found.unit == cf_context.unit_id(unit), (
+        f"责任单位应为 {unit}，实际为 {found.unit}：{found.reason_zh}"
+    )
+    assert found.rule in _RULES[rule], f"应依据{rule}，实际：{found.reason_zh}"
+    assert rule in found.reason_zh
+
+
+def _only_campaign(context: SpecContext) -> str:
+    tables = context.engine.tables
+    with context.engine.begin() as conn:
+        ids = list(conn.execute(tables.campaigns.select().with_only_columns(tables.campaigns.c.id)).scalars())
+    if len(ids) != 1:
+        raise StepError(f"有 {len(ids)} 个创建活动，请写明“在创建活动“…”中”")
+    return str(ids[0])
+
+
+@_check(r"拒绝代码为“(?P<code>[a-z_]+)”", refusal=True)
+def refusal_code(cf_context: SpecContext, *, code: str) -> None:
+    error = cf_context.refusal()
+    assert error.code == code, f"拒绝代码应为 {code}，实际为 {error.code}：{error.message_zh}"
+    assert re.search(r"\S", error.message_en), "拒绝缺少英文说明"
