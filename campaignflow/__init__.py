@@ -6,6 +6,8 @@ The public surface is re-exported here; everything else is an implementation det
 from campaignflow.calendars import china_calendar as china_calendar
 from campaignflow.clock import FixedClock as FixedClock
 from campaignflow.clock import SystemClock as SystemClock
+from campaignflow.decompose import DecompositionReport as DecompositionReport
+from campaignflow.decompose import DecompositionRow as DecompositionRow
 from campaignflow.delivery import DeliveryPolicy as DeliveryPolicy
 from campaignflow.delivery import DispatchReport as DispatchReport
 from campaignflow.domain.audit import AuditReport as AuditReport
@@ -114,6 +116,8 @@ __all__ = [
     "DeadlinePolicy",
     "DeadlineRule",
     "DeadlineTable",
+    "DecompositionReport",
+    "DecompositionRow",
     "DefinitionError",
     "DeliveryPolicy",
     "Deployment",

@@ -25,6 +25,7 @@ from campaignflow.calendars import china_calendar
 from campaignflow.campaigns import CampaignActions
 from campaignflow.clock import SystemClock
 from campaignflow.clockactions import ClockActions
+from campaignflow.decompose import DecomposeActions
 from campaignflow.delivery import DeliveryPolicy, Dispatcher, DispatchReport, outbox_rows
 from campaignflow.domain.audit import AuditReport
 from campaignflow.domain.calendar import Deadline, Limit, WorkCalendar
@@ -153,7 +154,7 @@ def _actor(value: object) -> Actor:
     return actor
 
 
-class Engine(ClockActions, RecurringActions, CampaignActions):
+class Engine(ClockActions, RecurringActions, CampaignActions, DecomposeActions):
     """The campaign task engine. One per database and policy; safe to share between threads.
 
     ``database`` is a URL (``"sqlite:///campaign.db"``, ``"postgresql://…"``) or a SQLAlchemy

@@ -13,10 +13,16 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from typing import Any
 
+import pytest
+
+from campaignflow.decompose import DecompositionReport, DecompositionRow
 from campaignflow.domain.structure import Campaign, Grid, Indicator, OfficeScope, Site
+from campaignflow.errors import BatchRefused
 from campaignflow.testing.speccontext import SpecContext, StepError
-from campaignflow.testing.steps import _check, _setup
+from campaignflow.testing.steps import _ACTOR, _action, _check, _setup
 
 __all__: list[str] = []  # the steps register as fixtures of campaignflow.testing.steps' namespace
 
@@ -113,3 +119,125 @@ def refusal_code(cf_context: SpecContext, *, code: str) -> None:
     error = cf_context.refusal()
     assert error.code == code, f"拒绝代码应为 {code}，实际为 {error.code}：{error.message_zh}"
     assert re.search(r"\S", error.message_en), "拒绝缺少英文说明"
+
+
+# --- batch decomposition ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cf_batch() -> dict[str, Any]:
+    """The scenario's last decomposition report (``"report"``)."""
+    return {}
+
+
+def _decompose(
+    context: SpecContext, batch: dict[str, Any], actor: Any, *, campaign: str, indicator: str, rows: list[Any]
+) -> None:
+    batch.pop("report", None)
+    batch["report"] = context.engine.decompose(
+        campaign,
+        indicator,
+        rows,
+        by=actor,
+        measures=["逐项对照标准整改", "建立长效机制"],
+        due=context.today() + timedelta(days=30),
+    )
+
+
+@_action(_ACTOR + r"将创建活动“(?P<campaign>[^”]+)”的指标“(?P<indicator>[^”]+)”分解给：")
+def decompose_table(
+    cf_context: SpecContext,
+    cf_batch: dict[str, Any],
+    datatable: list[list[str]],
+    *,
+    role: str | None,
+    who: str | None,
+    system: str | None,
+    campaign: str,
+    indicator: str,
+) -> None:
+    rows = [
+        DecompositionRow(
+            unit=cf_context.unit_id(row["责任单位"]) if row.get("责任单位") else None,
+            leader=row.get("责任领导") or None,
+            site=row.get("点位") or None,
+            grid=row.get("网格") or None,
+        )
+        for row in _table(datatable, ("责任单位",))
+    ]
+    _decompose(
+        cf_context,
+        cf_batch,
+        cf_context.actor(role, who, system),
+        campaign=campaign,
+        indicator=indicator,
+        rows=rows,
+    )
+
+
+@_action(
+    _ACTOR
+    + r"将创建活动“(?P<campaign>[^”]+)”的指标“(?P<indicator>[^”]+)”"
+    + r"分解 ?(?P<count>\d+) ?项给 ?(?P<units>\d+) ?个单位"
+)
+def decompose_many(
+    cf_context: SpecContext,
+    cf_batch: dict[str, Any],
+    *,
+    role: str | None,
+    who: str | None,
+    system: str | None,
+    campaign: str,
+    indicator: str,
+    count: str,
+    units: str,
+) -> None:
+    """Registers ``units`` units under the first registered unit; row n goes to unit n mod units,
+    at its own site."""
+    parent = cf_context.engine.units()[0].id
+    with cf_context.engine.begin() as conn:
+        for n in range(int(units)):
+            cf_context.engine.register_unit(
+                f"spec-{n:05d}", name=f"单位{n:05d}", leader=f"领导{n:05d}", parent=parent, connection=conn
+            )
+    rows = [DecompositionRow(unit=f"spec-{n % int(units):05d}", site=f"点位{n}") for n in range(int(count))]
+    _decompose(
+        cf_context,
+        cf_batch,
+        cf_context.actor(role, who, system),
+        campaign=campaign,
+        indicator=indicator,
+        rows=rows,
+    )
+
+
+def _report(batch: dict[str, Any]) -> DecompositionReport:
+    report = batch.get("report")
+    if not isinstance(report, DecompositionReport):
+        raise StepError("还没有成功的分解 / no decomposition succeeded yet")
+    return report
+
+
+@_check(r"新交办 ?(?P<count>\d+) ?项任务")
+def decomposed_count(cf_context: SpecContext, cf_batch: dict[str, Any], *, count: str) -> None:
+    report = _report(cf_batch)
+    assert len(report.tasks) == int(count), f"应交办 {count} 项，实际 {len(report.tasks)} 项"
+    assert len(cf_context.all_task_ids()) >= int(count)
+
+
+@_check(r"第 ?(?P<n>\d+) ?项任务交给“(?P<unit>[^”]+)”")
+def decomposed_unit(cf_context: SpecContext, cf_batch: dict[str, Any], *, n: str, unit: str) -> None:
+    task = _report(cf_batch).tasks[int(n) - 1]
+    assert task.unit == cf_context.unit_id(unit), f"第 {n} 项交给了 {task.unit}"
+
+
+@_check(r"分解被整体拒绝，被拒绝的行为：", refusal=True)
+def batch_refused(cf_context: SpecContext, datatable: list[list[str]]) -> None:
+    error = cf_context.refusal()
+    assert isinstance(error, BatchRefused), f"应为整体拒绝（BatchRefused），实际为 {error!r}"
+    expected = [
+        (int(row["行"]) - 1, cf_context.unit_id(row["单位"]), tuple(re.split(r"[、,，]\s*", row["代码"])))
+        for row in _table(datatable, ("行", "单位", "代码"))
+    ]
+    actual = [(r.index, r.unit, r.codes) for r in error.refused]
+    assert actual == expected, f"被拒绝的行应为 {expected}，实际为 {actual}"

@@ -1110,7 +1110,7 @@ def nothing_changed(cf_context: SpecContext) -> None:
 # The steps of campaign structure live in their own module; their fixtures join this namespace.
 from campaignflow.testing import campaignsteps as _campaignsteps  # noqa: E402  (needs the helpers above)
 
-globals().update({k: v for k, v in vars(_campaignsteps).items() if k.startswith("pytestbdd_")})
+globals().update({k: v for k, v in vars(_campaignsteps).items() if k.startswith(("pytestbdd_", "cf_"))})
 
 # What ``from campaignflow.testing.steps import *`` brings into a conftest: the step fixtures
 # pytest-bdd generated above, the cf_* fixtures, the two hooks and the public helpers.

@@ -49,6 +49,8 @@ PUBLIC_API = [
     "DeadlinePolicy",
     "DeadlineRule",
     "DeadlineTable",
+    "DecompositionReport",
+    "DecompositionRow",
     "DefinitionError",
     "DeliveryPolicy",
     "Deployment",
