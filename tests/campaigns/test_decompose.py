@@ -36,7 +36,11 @@ def test_every_row_becomes_a_full_task_with_its_chain_and_notifications(city: En
     report = city.decompose(
         "2027创卫",
         "B3.2",
-        ["sq-ly", DecompositionRow(unit="sq-hp", leader="书记丁", due=date(2026, 11, 20)), {"site": "S-LYSC"}],
+        [
+            "sq-ly",
+            DecompositionRow(unit="sq-hp", leader="书记丁", due=date(2026, 11, 20)),
+            {"site": "S-LYSC"},
+        ],
         by=OFFICE,
         measures=["每日巡查", "发现即清"],
         due=DUE,
@@ -63,9 +67,13 @@ def test_every_row_becomes_a_full_task_with_its_chain_and_notifications(city: En
 
 def test_one_bad_row_refuses_the_batch_and_writes_nothing(city: Engine) -> None:
     with pytest.raises(BatchRefused) as refused:
-        city.decompose("2027创卫", "B3.2", ["sq-ly", "nowhere", "sq-hp"], by=OFFICE, measures=["巡查"], due=DUE)
+        city.decompose(
+            "2027创卫", "B3.2", ["sq-ly", "nowhere", "sq-hp"], by=OFFICE, measures=["巡查"], due=DUE
+        )
     rows = refused.value.refused
-    assert [(r.index, r.unit, r.codes) for r in rows] == [(1, "nowhere", ("fixed_department", "fixed_leader"))]
+    assert [(r.index, r.unit, r.codes) for r in rows] == [
+        (1, "nowhere", ("fixed_department", "fixed_leader"))
+    ]
     assert "第 1 行" in refused.value.message_zh
     assert "row 1" in refused.value.message_en
     _nothing_written(city)
@@ -103,7 +111,14 @@ def test_rules_for_the_whole_call_refuse_the_whole_call(city: Engine) -> None:
         city.decompose("2027创卫", "B3.2", ["sq-ly"], by=actors()["staff"], measures=["巡查"], due=DUE)
     with pytest.raises(BatchRefused) as refused:
         city.decompose(
-            "2027创卫", "Z9", ["sq-ly", "sq-hp"], by=OFFICE, title="甲", standard="乙", measures=["巡查"], due=DUE
+            "2027创卫",
+            "Z9",
+            ["sq-ly", "sq-hp"],
+            by=OFFICE,
+            title="甲",
+            standard="乙",
+            measures=["巡查"],
+            due=DUE,
         )
     assert {r.codes for r in refused.value.refused} == {("indicator_in_tree",)}
     _nothing_written(city)
@@ -132,7 +147,9 @@ def test_five_thousand_tasks_in_one_call_with_bulk_statements(city: Engine) -> N
     units = _units(city, 50)
     rows = [DecompositionRow(unit=units[n % 50], site=f"点位{n}") for n in range(5000)]
     counts = _count_inserts(city)
-    report = city.decompose("2027创卫", "B3.2", rows, by=OFFICE, measures=["巡查"], due=DUE, source=TaskSource.OFFICE)
+    report = city.decompose(
+        "2027创卫", "B3.2", rows, by=OFFICE, measures=["巡查"], due=DUE, source=TaskSource.OFFICE
+    )
     assert len(report.tasks) == 5000
     assert len({t.id for t in report.tasks}) == 5000
     # One executemany each for tasks and history; outbox rows likewise (none per task).
