@@ -23,6 +23,10 @@ from campaignflow.domain.deadlines import DeadlineTable as DeadlineTable
 from campaignflow.domain.escalation import Escalation as Escalation
 from campaignflow.domain.escalation import EscalationLadder as EscalationLadder
 from campaignflow.domain.escalation import EscalationStep as EscalationStep
+from campaignflow.domain.inspections import Finding as Finding
+from campaignflow.domain.inspections import InspectionRound as InspectionRound
+from campaignflow.domain.inspections import RoundKind as RoundKind
+from campaignflow.domain.inspections import Severity as Severity
 from campaignflow.domain.lifecycle import Lifecycle as Lifecycle
 from campaignflow.domain.lifecycle import TransitionSpec as TransitionSpec
 from campaignflow.domain.messages import Channel as Channel
@@ -83,6 +87,7 @@ from campaignflow.errors import SchemaNotReady as SchemaNotReady
 from campaignflow.errors import StructureFileError as StructureFileError
 from campaignflow.errors import UnitCycle as UnitCycle
 from campaignflow.hookspecs import hookimpl as hookimpl
+from campaignflow.inspections import RoundReport as RoundReport
 from campaignflow.recurring import RecurrenceReport as RecurrenceReport
 from campaignflow.recurring import RecurringDuty as RecurringDuty
 from campaignflow.store.audit import Checkpoint as Checkpoint
@@ -133,11 +138,13 @@ __all__ = [
     "EvidenceNotFound",
     "EvidenceStore",
     "FileProblem",
+    "Finding",
     "FixedClock",
     "Grid",
     "HistoryEntry",
     "Indicator",
     "Inspection",
+    "InspectionRound",
     "InvalidEvidenceName",
     "InvalidInput",
     "InvalidTransition",
@@ -164,10 +171,13 @@ __all__ = [
     "RefusedRow",
     "Responsibility",
     "Role",
+    "RoundKind",
+    "RoundReport",
     "Rule",
     "RuleViolation",
     "SchemaNotReady",
     "Separation",
+    "Severity",
     "Site",
     "StructureFile",
     "StructureFileError",

@@ -25,7 +25,6 @@ from campaignflow.calendars import china_calendar
 from campaignflow.campaigns import CampaignActions
 from campaignflow.clock import SystemClock
 from campaignflow.clockactions import ClockActions
-from campaignflow.decompose import DecomposeActions
 from campaignflow.delivery import DeliveryPolicy, Dispatcher, DispatchReport, outbox_rows
 from campaignflow.domain.audit import AuditReport
 from campaignflow.domain.calendar import Deadline, Limit, WorkCalendar
@@ -34,6 +33,7 @@ from campaignflow.domain.contacts import Contact
 from campaignflow.domain.deadlines import DeadlinePolicy, DeadlineRequest
 from campaignflow.domain.escalation import EscalationLadder, default_ladder
 from campaignflow.domain.history import GENESIS, entry_hash
+from campaignflow.domain.inspections import view_of
 from campaignflow.domain.labels import TRIGGER_ZH
 from campaignflow.domain.lifecycle import NEW, Lifecycle, default_lifecycle
 from campaignflow.domain.model import (
@@ -69,6 +69,7 @@ from campaignflow.errors import (
     RuleViolation,
     SchemaNotReady,
 )
+from campaignflow.inspections import InspectionActions
 from campaignflow.plugins import PluginHost
 from campaignflow.recurring import RecurringActions
 from campaignflow.store import audit as auditing
@@ -154,7 +155,7 @@ def _actor(value: object) -> Actor:
     return actor
 
 
-class Engine(ClockActions, RecurringActions, CampaignActions, DecomposeActions):
+class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions):
     """The campaign task engine. One per database and policy; safe to share between threads.
 
     ``database`` is a URL (``"sqlite:///campaign.db"``, ``"postgresql://…"``) or a SQLAlchemy
@@ -418,12 +419,16 @@ class Engine(ClockActions, RecurringActions, CampaignActions, DecomposeActions):
             raise NotFound("task", task_id)
         return task
 
-    def history(self, task_id: str, *, connection: object | None = None) -> list[HistoryEntry]:
-        """Every step of the task, oldest first."""
+    def history(
+        self, task_id: str, *, connection: object | None = None, viewer: Actor | None = None
+    ) -> list[HistoryEntry]:
+        """Every step of the task, oldest first; as ``viewer`` may see it when given (a unit does
+        not see who made a covert visit: see :func:`campaignflow.domain.inspections.view_of`)."""
         with self._tx(connection) as conn:
             if self._repo.load(conn, task_id) is None:
                 raise NotFound("task", task_id)
-            return self._repo.history(conn, task_id)
+            entries = self._repo.history(conn, task_id)
+        return entries if viewer is None else view_of(entries, _actor(viewer))
 
     @typing.overload
     def verify_history(self, task_id: str) -> int | None: ...

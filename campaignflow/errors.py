@@ -222,6 +222,7 @@ class NotFound(CampaignflowError, LookupError):
             "site": "点位",
             "grid": "网格",
             "responsible unit": "责任单位",
+            "inspection round": "检查轮次",
         }
         super().__init__(
             f"找不到{labels.get(what, what)} {ident!r}", f"no {what} {ident!r}", what=what, ident=ident

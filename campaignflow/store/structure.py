@@ -54,6 +54,18 @@ class StructureStore:
         )
         down_cte = down_cte.union_all(below)
         self._subtree = sa.select(down_cte.c.id).distinct().order_by(down_cte.c.id)
+        t = tables.tasks
+        self._last_archived = (
+            sa.select(t.c.id, t.c.updated_at, t.c.recurrence_count)
+            .where(
+                t.c.campaign == sa.bindparam("campaign"),
+                t.c.site == sa.bindparam("site"),
+                t.c.indicator == sa.bindparam("indicator"),
+                t.c.state == "archived",
+            )
+            .order_by(t.c.updated_at.desc(), t.c.id.desc())
+            .limit(1)
+        )
 
     # --- campaigns and indicators ----------------------------------------------------------------
 
@@ -171,6 +183,35 @@ class StructureStore:
     def subtree(self, conn: sa.Connection, root: str) -> list[str]:
         """``root`` and every unit below it, by id ([] if the root is unknown)."""
         return list(conn.execute(self._subtree, {"root": root}).scalars())
+
+    # --- inspection rounds and 回潮 ------------------------------------------------------------------
+
+    def save_round(
+        self, conn: sa.Connection, row: Mapping[str, object], findings: Sequence[Mapping[str, object]]
+    ) -> None:
+        conn.execute(self.tables.inspection_rounds.insert(), dict(row))
+        if findings:
+            conn.execute(self.tables.findings.insert(), [dict(f) for f in findings])
+
+    def round(self, conn: sa.Connection, round_id: str) -> dict[str, object] | None:
+        r = self.tables.inspection_rounds
+        row = conn.execute(sa.select(r).where(r.c.id == round_id)).mappings().first()
+        return dict(row) if row is not None else None
+
+    def findings(self, conn: sa.Connection, round_id: str) -> list[dict[str, object]]:
+        f = self.tables.findings
+        query = sa.select(f).where(f.c.round_id == round_id).order_by(f.c.position)
+        return [dict(row) for row in conn.execute(query).mappings()]
+
+    def last_archived(
+        self, conn: sa.Connection, campaign: str, site: str, indicator: str
+    ) -> tuple[str, datetime, int] | None:
+        """(id, archived at, recurrence count) of the task at ``site`` for ``indicator`` archived
+        last, found through the (campaign, site, indicator) index; None if there is none."""
+        row = conn.execute(
+            self._last_archived, {"campaign": campaign, "site": site, "indicator": indicator}
+        ).first()
+        return (row[0], row[1], row[2]) if row is not None else None
 
     def parents(self, conn: sa.Connection) -> dict[str, str | None]:
         u = self.tables.units

@@ -41,6 +41,8 @@ class Tables:
     grids: sa.Table
     sites: sa.Table
     office_scopes: sa.Table
+    inspection_rounds: sa.Table
+    findings: sa.Table
 
     @property
     def version_table(self) -> str:
@@ -255,6 +257,33 @@ def build_tables(prefix: str = "cf_", schema: str | None = None) -> Tables:
         sa.Column("root", _UNIT, primary_key=True),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
     )
+    inspection_rounds = sa.Table(
+        f"{p}inspection_rounds",
+        md,
+        sa.Column("id", _ID, primary_key=True),
+        sa.Column("campaign", sa.String(128), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("source", sa.String(32), nullable=False),
+        sa.Column("team", JSONType, nullable=False),  # hidden from units when covert (views, dossiers)
+        sa.Column("held_on", sa.Date(), nullable=False),
+        sa.Column("office_unit", _UNIT, nullable=False),
+        sa.Column("actor_id", sa.String(100), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+    )
+    findings = sa.Table(
+        f"{p}findings",
+        md,
+        sa.Column("round_id", _ID, primary_key=True),
+        sa.Column("position", sa.Integer(), primary_key=True),
+        sa.Column("task_id", _ID, nullable=False),
+        sa.Column("indicator", sa.String(64), nullable=False),
+        sa.Column("site", sa.String(128), nullable=True),
+        sa.Column("grid", sa.String(64), nullable=True),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("photos", JSONType, nullable=False),
+        sa.Column("severity", sa.String(16), nullable=False),
+        sa.Index(f"{p}ix_findings_task", "task_id"),
+    )
     return Tables(
         md,
         units,
@@ -270,4 +299,6 @@ def build_tables(prefix: str = "cf_", schema: str | None = None) -> Tables:
         grids=grids,
         sites=sites,
         office_scopes=office_scopes,
+        inspection_rounds=inspection_rounds,
+        findings=findings,
     )

@@ -19,8 +19,13 @@ from typing import Any
 import pytest
 
 from campaignflow.decompose import DecompositionReport, DecompositionRow
+from campaignflow.domain.calendar import Limit
+from campaignflow.domain.inspections import REDACTED, Finding, InspectionRound, RoundKind
+from campaignflow.domain.model import TaskSource
+from campaignflow.domain.roles import Actor, Role
 from campaignflow.domain.structure import Campaign, Grid, Indicator, OfficeScope, Site
 from campaignflow.errors import BatchRefused
+from campaignflow.inspections import RoundReport
 from campaignflow.testing.speccontext import SpecContext, StepError
 from campaignflow.testing.steps import _ACTOR, _action, _check, _setup
 
@@ -231,7 +236,7 @@ def decomposed_unit(cf_context: SpecContext, cf_batch: dict[str, Any], *, n: str
     assert task.unit == cf_context.unit_id(unit), f"第 {n} 项交给了 {task.unit}"
 
 
-@_check(r"分解被整体拒绝，被拒绝的行为：", refusal=True)
+@_check(r"(?:分解|本轮检查)被整体拒绝，被拒绝的行为：", refusal=True)
 def batch_refused(cf_context: SpecContext, datatable: list[list[str]]) -> None:
     error = cf_context.refusal()
     assert isinstance(error, BatchRefused), f"应为整体拒绝（BatchRefused），实际为 {error!r}"
@@ -241,3 +246,130 @@ def batch_refused(cf_context: SpecContext, datatable: list[list[str]]) -> None:
     ]
     actual = [(r.index, r.unit, r.codes) for r in error.refused]
     assert actual == expected, f"被拒绝的行应为 {expected}，实际为 {actual}"
+
+
+# --- inspection rounds and 回潮 ----------------------------------------------------------------------
+
+_KINDS = {kind.label_zh: kind for kind in RoundKind}
+_SOURCES = {source.label_zh: source for source in TaskSource}
+
+
+@_action(
+    _ACTOR
+    + r"记录一轮(?P<kind>督查|暗访|实地测评)（创建活动“(?P<campaign>[^”]+)”，检查组“(?P<team>[^”]+)”"
+    + r"(?:，来源为“(?P<source>[^”]+)”)?）(?:，限期 ?(?P<days>\d+) ?天)?，发现问题："
+)
+def record_round(
+    cf_context: SpecContext,
+    cf_batch: dict[str, Any],
+    datatable: list[list[str]],
+    *,
+    role: str | None,
+    who: str | None,
+    system: str | None,
+    kind: str,
+    campaign: str,
+    team: str,
+    source: str | None,
+    days: str | None,
+) -> None:
+    if source is not None and source not in _SOURCES:
+        raise StepError(f"不认识的来源“{source}”；可用：{'、'.join(_SOURCES)}")
+    inspection = InspectionRound(
+        campaign=campaign,
+        kind=_KINDS[kind],
+        team=re.split(r"[、，,]", team),
+        held_on=cf_context.today(),
+        source=_SOURCES[source] if source else None,
+    )
+    findings = [
+        Finding(
+            indicator=row["测评指标"],
+            description=row["问题描述"],
+            site=row.get("点位") or None,
+            grid=row.get("网格") or None,
+            severity={"一般": "minor", "较重": "major", "严重": "serious"}.get(
+                row.get("严重程度") or "一般", "minor"
+            ),
+            standard=row.get("具体标准") or None,
+        )
+        for row in _table(datatable, ("测评指标", "问题描述"))
+    ]
+    cf_batch.pop("round", None)
+    report = cf_context.engine.record_round(
+        inspection,
+        findings,
+        by=cf_context.actor(role, who, system),
+        limit=Limit.calendar_days(int(days)) if days else None,
+    )
+    cf_batch["round"] = report
+    cf_context.task_id = report.tasks[-1].id
+
+
+def _round(batch: dict[str, Any]) -> RoundReport:
+    report = batch.get("round")
+    if not isinstance(report, RoundReport):
+        raise StepError("还没有成功记录的检查 / no inspection round was recorded")
+    return report
+
+
+@_check(r"第 ?(?P<n>\d+) ?个问题交给“(?P<unit>[^”]+)”，来源为“(?P<source>[^”]+)”")
+def finding_task(
+    cf_context: SpecContext, cf_batch: dict[str, Any], *, n: str, unit: str, source: str
+) -> None:
+    task = _round(cf_batch).tasks[int(n) - 1]
+    assert task.unit == cf_context.unit_id(unit), f"第 {n} 个问题交给了 {task.unit}"
+    assert task.source.label_zh == source, f"来源应为“{source}”，实际为“{task.source.label_zh}”"
+
+
+def _team_seen(context: SpecContext, role: str, who: str) -> list[str]:
+    viewer = context.actor(role, who)
+    first = context.engine.history(context.task.id, viewer=viewer)[0]
+    finding = first.payload.get("finding")
+    if not isinstance(finding, dict):
+        raise StepError("该任务不是检查发现的问题 / the task was not raised by an inspection round")
+    return list(finding["team"])
+
+
+@_check(r"(?P<role>创建办|责任单位|督查验收)“(?P<who>[^”]+)”查看任务历史时看不到检查组")
+def team_hidden(cf_context: SpecContext, *, role: str, who: str) -> None:
+    seen = _team_seen(cf_context, role, who)
+    assert seen == [REDACTED], f"应看不到检查组，实际看到 {seen}"
+    viewer = cf_context.actor(role, who)
+    first = cf_context.engine.history(cf_context.task.id, viewer=viewer)[0]
+    assert first.actor_id == REDACTED, f"应看不到记录人，实际看到 {first.actor_id}"
+
+
+@_check(r"(?P<role>创建办|责任单位|督查验收)“(?P<who>[^”]+)”查看任务历史时看得到检查组“(?P<team>[^”]+)”")
+def team_shown(cf_context: SpecContext, *, role: str, who: str, team: str) -> None:
+    seen = _team_seen(cf_context, role, who)
+    assert seen == re.split(r"[、，,]", team), f"应看到检查组 {team}，实际看到 {seen}"
+
+
+@_action(r"该任务已整改、验收并归档")
+def archive_current(cf_context: SpecContext) -> None:
+    engine, task = cf_context.engine, cf_context.task
+    staff = Actor("spec-staff", task.unit, Role.UNIT)
+    other = cf_context.inspector_unit if cf_context.inspector_unit != task.unit else cf_context.office_unit
+    engine.start(task.id, by=staff, plan=cf_context.plan(task), deployment=cf_context.deployment())
+    engine.submit_self_check(task.id, by=staff, evidence=[cf_context.evidence()])
+    engine.pass_verification(
+        task.id, by=Actor("spec-inspector", other, Role.INSPECTOR), inspection=cf_context.inspection(other)
+    )
+    engine.archive(task.id, by=Actor("spec-office", cf_context.office_unit, Role.OFFICE))
+
+
+@_check(r"第 ?(?P<n>\d+) ?个问题(?P<no>不)?是回潮(?:，回潮次数为 ?(?P<count>\d+))?")
+def recurrence(
+    cf_context: SpecContext, cf_batch: dict[str, Any], *, n: str, no: str | None, count: str | None
+) -> None:
+    task = _round(cf_batch).tasks[int(n) - 1]
+    if no:
+        assert task.recurrence_of is None, f"第 {n} 个问题不应是回潮，却关联了 {task.recurrence_of}"
+        return
+    assert task.recurrence_of is not None, f"第 {n} 个问题应是回潮"
+    previous = cf_context.engine.get(task.recurrence_of)
+    assert previous.state.value == "archived"
+    assert (previous.site, previous.indicator) == (task.site, task.indicator)
+    if count is not None:
+        assert task.recurrence_count == int(count), f"回潮次数应为 {count}，实际为 {task.recurrence_count}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from campaignflow import Engine
@@ -27,6 +29,17 @@ INDICATORS = (
 @pytest.fixture
 def city(engine: Engine) -> Engine:
     """The engine with the network, a registered campaign 2027创卫, two grids and three sites."""
+    return build_city(engine)
+
+
+@pytest.fixture
+def city_of() -> Callable[[Engine], Engine]:
+    """:func:`build_city`, for tests that build their own engine (``make_engine(...)``)."""
+    return build_city
+
+
+def build_city(engine: Engine) -> Engine:
+    """Register :data:`NETWORK`, 2027创卫 with :data:`INDICATORS`, the grids and the sites."""
     for unit_id, name, leader, parent in NETWORK:
         engine.register_unit(unit_id, name=name, leader=leader, parent=parent)
     engine.register_campaign(

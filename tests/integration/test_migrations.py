@@ -37,6 +37,8 @@ TABLES = (
     "grids",
     "sites",
     "office_scopes",
+    "inspection_rounds",
+    "findings",
 )
 
 
