@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from campaignflow.domain.clock import Clock
-    from campaignflow.domain.model import Unit
+    from campaignflow.domain.model import Task, Unit
     from campaignflow.store.repository import Repository
     from campaignflow.store.tables import Tables
 
@@ -299,6 +299,20 @@ class CampaignActions:
         if found is not None:
             self._check_scope(conn, trigger, actor, campaign=campaign, unit=found.id)
         return found
+
+    def _within_scope(
+        self, triggers: set[str], actor: Actor, task: Task, connection: object | None
+    ) -> frozenset[str]:
+        """Those of ``triggers`` the actor's office scope and the campaign's separation allow."""
+        allowed: set[str] = set()
+        with self._tx(connection) as conn:
+            for trigger in triggers:
+                try:
+                    self._check_scope(conn, trigger, actor, campaign=task.campaign, unit=task.unit)
+                except PermissionDenied:
+                    continue
+                allowed.add(trigger)
+        return frozenset(allowed)
 
     def _check_scope(
         self, conn: sa.Connection, trigger: str, actor: Actor, *, campaign: str, unit: str, **context: Any

@@ -538,11 +538,12 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
         """The triggers ``actor`` may fire on the task in its current state (paths × roles; the
         四有四定 rules are checked when the action is attempted, against its payload)."""
         task = self.get(task_id, connection=connection)
-        return frozenset(
-            trigger
-            for trigger in self.lifecycle.triggers_from(task.state.value)
-            if permission_problem(trigger, _actor(actor), task.unit) is None
-        )
+        roles = {
+            t
+            for t in self.lifecycle.triggers_from(task.state.value)
+            if not permission_problem(t, _actor(actor), task.unit)
+        }
+        return self._within_scope(roles, actor, task, connection)  # office scopes (campaignflow.campaigns)
 
     # --- the actions ----------------------------------------------------------------------------
 

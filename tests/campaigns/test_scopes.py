@@ -105,3 +105,11 @@ def test_without_subtree_separation_the_street_may_verify(city: Engine) -> None:
         task_id, by=street, inspection=sample_inspection(city.clock.now(), unit="jd-dh")
     )
     assert verified.state.value == "verified"
+
+
+def test_allowed_follows_the_scope(scoped: Engine) -> None:
+    inside = assign_sample(scoped, unit="sq-ly", campaign="2027创卫", indicator="B3.2")
+    outside = assign_sample(scoped, unit="jd-xh", campaign="2027创卫", indicator="B3.2")
+    assert "cancel" in scoped.allowed(inside.id, DISTRICT)
+    assert scoped.allowed(outside.id, DISTRICT) == frozenset()
+    assert "cancel" in scoped.allowed(outside.id, Actor("wang", "cwb", Role.OFFICE))  # the city office
