@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from campaignflow.domain.roles import Actor, scope_problem
+from campaignflow.domain.roles import PERMISSIONS, Actor, Role, scope_problem
 from campaignflow.domain.structure import (
     Campaign,
     Grid,
@@ -320,8 +320,6 @@ class CampaignActions:
         """PermissionDenied when the actor's office scope or the campaign's subtree separation
         forbids the action (after the role check passed). Costs one indexed read for office actions
         and verifications, one more (the unit's lineage) only when a scope or separation applies."""
-        from campaignflow.domain.roles import PERMISSIONS, Role
-
         role, relation = PERMISSIONS[trigger]
         scopes = self._structure.scopes(conn, actor.unit) if role is Role.OFFICE else []
         subtree = relation == "other" and self._structure.separation(conn, campaign) == "subtree"

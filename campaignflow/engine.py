@@ -425,10 +425,11 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
         """Every step of the task, oldest first; as ``viewer`` may see it when given (a unit does
         not see who made a covert visit: see :func:`campaignflow.domain.inspections.view_of`)."""
         with self._tx(connection) as conn:
-            if self._repo.load(conn, task_id) is None:
+            task = self._repo.load(conn, task_id)
+            if task is None:
                 raise NotFound("task", task_id)
             entries = self._repo.history(conn, task_id)
-        return entries if viewer is None else view_of(entries, _actor(viewer))
+        return entries if viewer is None else view_of(entries, _actor(viewer), task.unit)
 
     @typing.overload
     def verify_history(self, task_id: str) -> int | None: ...

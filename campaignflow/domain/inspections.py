@@ -33,7 +33,7 @@ __all__ = [
 
 REDACTED = "（暗访，已隐去）"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_SEES_COVERT = frozenset({Role.OFFICE, Role.INSPECTOR, Role.SYSTEM})
+_SEES_COVERT = frozenset({Role.OFFICE, Role.SYSTEM})
 
 
 class RoundKind(enum.StrEnum):
@@ -206,10 +206,11 @@ def redact_payload(payload: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
     return out, redacted
 
 
-def view_of(entries: Sequence[HistoryEntry], viewer: Actor) -> list[HistoryEntry]:
-    """``entries`` as ``viewer`` may see them: the office, inspectors and the system see all; anyone
-    else (a unit) sees covert visits without who made them (actor and team hidden, ``redacted``)."""
-    if viewer.role in _SEES_COVERT:
+def view_of(entries: Sequence[HistoryEntry], viewer: Actor, unit: str | None = None) -> list[HistoryEntry]:
+    """``entries`` (of a task of ``unit``) as ``viewer`` may see them: the office, the system and
+    inspectors of another unit see all; anyone else (the unit's staff, an inspector of the unit
+    itself) sees covert visits without who made them (actor and team hidden, ``redacted``)."""
+    if viewer.role in _SEES_COVERT or (viewer.role is Role.INSPECTOR and viewer.unit != unit):
         return list(entries)
     shown: list[HistoryEntry] = []
     for entry in entries:

@@ -162,6 +162,10 @@ def test_a_covert_team_is_hidden_from_units_but_the_chain_holds(inspected: Engin
     office_view = inspected.history(task.id, viewer=OFFICE)[0]
     assert office_view.payload["finding"]["team"] == ["督查员甲", "督查员乙"]
     assert office_view == inspected.history(task.id)[0]
+    other_inspector = inspected.history(task.id, viewer=actors()["inspector"])[0]
+    assert other_inspector.payload["finding"]["team"] == ["督查员甲", "督查员乙"]
+    own_inspector = inspected.history(task.id, viewer=Actor("hp-inspector", "sq-hp", Role.INSPECTOR))[0]
+    assert own_inspector.payload["finding"]["team"] == [REDACTED]
     assert inspected.verify_history(task.id) is None
     assert inspected.verify_history().ok
     folder = export_task(
