@@ -9,6 +9,7 @@ refused finding). Each task:
 - gets the deadline ``limit=`` gives, else the one the deadline policy (``Engine(deadline_policy=)``,
   then the ``campaignflow_deadline_policy`` plugins) gives for its campaign, indicator, unit and
   kind, with the finding's ``severity``, the round's ``round_kind`` and ``source`` as attributes;
+- has its photos in the engine's evidence store, when it has one (else the finding is refused);
 - carries its source (:attr:`InspectionRound.task_source`), site and grid, and the finding (round,
   kind, team, day, description, photos, severity) in its first history row;
 - is checked by the full 四有四定 rules and the office's scope, like any assignment;
@@ -50,6 +51,8 @@ from campaignflow.errors import (
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+    from campaignflow.store.evidence import EvidenceStore
+
 __all__ = ["DEFAULT_MEASURE", "InspectionActions", "RoundReport"]
 
 DEFAULT_MEASURE = "对照具体标准限期整改到位"
@@ -70,6 +73,9 @@ class RoundReport:
 
 class InspectionActions(DecomposeActions):
     """``record_round`` and the round lookups (on top of batch decomposition's bulk writing)."""
+
+    if TYPE_CHECKING:
+        evidence_store: EvidenceStore | None
 
     def record_round(
         self,
@@ -181,6 +187,14 @@ class InspectionActions(DecomposeActions):
         window: timedelta,
     ) -> tuple[Task, HistoryEntry]:
         campaign = round.campaign
+        store = self.evidence_store
+        absent = [p for p in finding.photos if store is not None and not store.contains(p)]
+        if absent:
+            raise InvalidInput(
+                f"照片 {absent[0]} 不在证据库中",
+                f"photo {absent[0]} is not in the evidence store",
+                field="photos",
+            )
         responsibility = self._responsible(
             conn, campaign, site=finding.site, grid=finding.grid, indicator=finding.indicator
         )

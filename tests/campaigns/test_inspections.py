@@ -247,3 +247,27 @@ def test_outside_the_window_or_while_open_it_is_not(inspected: Engine) -> None:
     )
     assert found.tasks[0].recurrence_of == first
     assert found.recurrences == found.tasks
+
+
+def test_photos_must_be_in_the_evidence_store_when_there_is_one(
+    make_engine: Callable[..., Engine], city_of: Callable[[Engine], Engine], tmp_path: Path
+) -> None:
+    store = LocalEvidenceStore(tmp_path / "ev")
+    engine = city_of(make_engine(evidence_store=store))
+    kept = store.put(b"photo bytes")
+    with pytest.raises(BatchRefused) as refused:
+        engine.record_round(
+            _round(),
+            [Finding(indicator="B3.2", description="垃圾", site="S-HPXX", photos=[kept, PHOTO])],
+            by=OFFICE,
+            limit=Limit.calendar_days(3),
+        )
+    assert refused.value.refused[0].codes == ("invalid_input",)
+    assert PHOTO in refused.value.refused[0].message_en
+    found = engine.record_round(
+        _round(),
+        [Finding(indicator="B3.2", description="垃圾", site="S-HPXX", photos=[kept])],
+        by=OFFICE,
+        limit=Limit.calendar_days(3),
+    )
+    assert engine.history(found.tasks[0].id)[0].payload["finding"]["photos"] == [kept]
