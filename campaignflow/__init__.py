@@ -6,6 +6,8 @@ The public surface is re-exported here; everything else is an implementation det
 from campaignflow.calendars import china_calendar as china_calendar
 from campaignflow.clock import FixedClock as FixedClock
 from campaignflow.clock import SystemClock as SystemClock
+from campaignflow.decompose import DecompositionReport as DecompositionReport
+from campaignflow.decompose import DecompositionRow as DecompositionRow
 from campaignflow.delivery import DeliveryPolicy as DeliveryPolicy
 from campaignflow.delivery import DispatchReport as DispatchReport
 from campaignflow.domain.audit import AuditReport as AuditReport
@@ -21,6 +23,10 @@ from campaignflow.domain.deadlines import DeadlineTable as DeadlineTable
 from campaignflow.domain.escalation import Escalation as Escalation
 from campaignflow.domain.escalation import EscalationLadder as EscalationLadder
 from campaignflow.domain.escalation import EscalationStep as EscalationStep
+from campaignflow.domain.inspections import Finding as Finding
+from campaignflow.domain.inspections import InspectionRound as InspectionRound
+from campaignflow.domain.inspections import RoundKind as RoundKind
+from campaignflow.domain.inspections import Severity as Severity
 from campaignflow.domain.lifecycle import Lifecycle as Lifecycle
 from campaignflow.domain.lifecycle import TransitionSpec as TransitionSpec
 from campaignflow.domain.messages import Channel as Channel
@@ -46,9 +52,17 @@ from campaignflow.domain.rules import ActionContext as ActionContext
 from campaignflow.domain.rules import Rule as Rule
 from campaignflow.domain.schemas import AttributeField as AttributeField
 from campaignflow.domain.schemas import KindSchema as KindSchema
+from campaignflow.domain.structure import Campaign as Campaign
+from campaignflow.domain.structure import Grid as Grid
+from campaignflow.domain.structure import Indicator as Indicator
+from campaignflow.domain.structure import OfficeScope as OfficeScope
+from campaignflow.domain.structure import Responsibility as Responsibility
+from campaignflow.domain.structure import Separation as Separation
+from campaignflow.domain.structure import Site as Site
 from campaignflow.engine import Engine as Engine
 from campaignflow.engine import Page as Page
 from campaignflow.errors import ActionRefused as ActionRefused
+from campaignflow.errors import BatchRefused as BatchRefused
 from campaignflow.errors import CalendarYearUnknown as CalendarYearUnknown
 from campaignflow.errors import CampaignflowError as CampaignflowError
 from campaignflow.errors import ChannelError as ChannelError
@@ -58,6 +72,7 @@ from campaignflow.errors import DefinitionError as DefinitionError
 from campaignflow.errors import DossierError as DossierError
 from campaignflow.errors import EvidenceError as EvidenceError
 from campaignflow.errors import EvidenceNotFound as EvidenceNotFound
+from campaignflow.errors import FileProblem as FileProblem
 from campaignflow.errors import InvalidEvidenceName as InvalidEvidenceName
 from campaignflow.errors import InvalidInput as InvalidInput
 from campaignflow.errors import InvalidTransition as InvalidTransition
@@ -66,15 +81,20 @@ from campaignflow.errors import NotFound as NotFound
 from campaignflow.errors import PermissionDenied as PermissionDenied
 from campaignflow.errors import PluginError as PluginError
 from campaignflow.errors import PluginLoadError as PluginLoadError
+from campaignflow.errors import RefusedRow as RefusedRow
 from campaignflow.errors import RuleViolation as RuleViolation
 from campaignflow.errors import SchemaNotReady as SchemaNotReady
+from campaignflow.errors import StructureFileError as StructureFileError
+from campaignflow.errors import UnitCycle as UnitCycle
 from campaignflow.hookspecs import hookimpl as hookimpl
+from campaignflow.inspections import RoundReport as RoundReport
 from campaignflow.recurring import RecurrenceReport as RecurrenceReport
 from campaignflow.recurring import RecurringDuty as RecurringDuty
 from campaignflow.store.audit import Checkpoint as Checkpoint
 from campaignflow.store.evidence import EvidenceStore as EvidenceStore
 from campaignflow.store.evidence import LocalEvidenceStore as LocalEvidenceStore
 from campaignflow.store.outbox import OutboxEntry as OutboxEntry
+from campaignflow.structurefiles import StructureFile as StructureFile
 from campaignflow.sweeping import SweepReport as SweepReport
 
 __version__ = "0.1.0"
@@ -85,7 +105,9 @@ __all__ = [
     "Actor",
     "AttributeField",
     "AuditReport",
+    "BatchRefused",
     "CalendarYearUnknown",
+    "Campaign",
     "CampaignflowError",
     "ChainBreak",
     "Channel",
@@ -99,6 +121,8 @@ __all__ = [
     "DeadlinePolicy",
     "DeadlineRule",
     "DeadlineTable",
+    "DecompositionReport",
+    "DecompositionRow",
     "DefinitionError",
     "DeliveryPolicy",
     "Deployment",
@@ -113,9 +137,14 @@ __all__ = [
     "EvidenceError",
     "EvidenceNotFound",
     "EvidenceStore",
+    "FileProblem",
+    "Finding",
     "FixedClock",
+    "Grid",
     "HistoryEntry",
+    "Indicator",
     "Inspection",
+    "InspectionRound",
     "InvalidEvidenceName",
     "InvalidInput",
     "InvalidTransition",
@@ -127,6 +156,7 @@ __all__ = [
     "Missing",
     "NotFound",
     "Notice",
+    "OfficeScope",
     "OutboxEntry",
     "Page",
     "PermissionDenied",
@@ -138,10 +168,19 @@ __all__ = [
     "RateLimit",
     "RecurrenceReport",
     "RecurringDuty",
+    "RefusedRow",
+    "Responsibility",
     "Role",
+    "RoundKind",
+    "RoundReport",
     "Rule",
     "RuleViolation",
     "SchemaNotReady",
+    "Separation",
+    "Severity",
+    "Site",
+    "StructureFile",
+    "StructureFileError",
     "SweepReport",
     "SystemClock",
     "Task",
@@ -150,6 +189,7 @@ __all__ = [
     "Template",
     "TransitionSpec",
     "Unit",
+    "UnitCycle",
     "WorkCalendar",
     "china_calendar",
     "hookimpl",

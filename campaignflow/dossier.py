@@ -21,7 +21,8 @@ and leaves nothing behind. A task whose hash chain is broken raises
 
 暗访 (covert inspection): an :class:`~campaignflow.Inspection` with ``covert=True`` keeps the
 inspector's name and the names on its evidence out of the dossier, and so the actor of each history
-entry that carries it. Such entries are marked ``"redacted": true``: their own hash cannot be
+entry that carries it; so does a task raised by a covert round (its team, and the actor who
+recorded it). Such entries are marked ``"redacted": true``: their own hash cannot be
 recomputed from the dossier (it covers the real names), but every link of the chain still can.
 :func:`check_dossier` is that re-import-free check.
 """
@@ -42,6 +43,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from campaignflow.domain.history import GENESIS, entry_hash
+from campaignflow.domain.inspections import REDACTED as COVERT_REDACTED
+from campaignflow.domain.inspections import redact_payload
 from campaignflow.domain.labels import EVENT_ZH, ROLE_ZH, STATE_ZH
 from campaignflow.domain.model import Evidence, HistoryEntry, Task
 from campaignflow.domain.serial import (
@@ -59,7 +62,7 @@ from campaignflow.store.evidence import CHUNK, EvidenceStore
 __all__ = ["FORMAT", "REDACTED", "check_dossier", "export_campaign", "export_task"]
 
 FORMAT = "campaignflow-dossier/1"
-REDACTED = "（暗访，已隐去）"
+REDACTED = COVERT_REDACTED
 _UNSAFE = re.compile(r"[^\w.\-]")
 
 
@@ -80,16 +83,9 @@ def _redact_inspection(data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _covert(payload: Mapping[str, Any]) -> bool:
-    inspection = payload.get("inspection")
-    return isinstance(inspection, Mapping) and bool(inspection.get("covert"))
-
-
 def _history_json(entry: HistoryEntry) -> dict[str, Any]:
-    payload = dict(entry.payload)
-    redacted = _covert(payload)
-    if redacted:
-        payload["inspection"] = _redact_inspection(payload["inspection"])
+    # A covert verification's inspector and a covert finding's team (暗访组) are hidden.
+    payload, redacted = redact_payload(entry.payload)
     return {
         "seq": entry.seq,
         "at": dt_to_json(entry.at),

@@ -22,6 +22,7 @@ import attrs
 import sqlalchemy as sa
 
 from campaignflow.calendars import china_calendar
+from campaignflow.campaigns import CampaignActions
 from campaignflow.clock import SystemClock
 from campaignflow.clockactions import ClockActions
 from campaignflow.delivery import DeliveryPolicy, Dispatcher, DispatchReport, outbox_rows
@@ -32,6 +33,7 @@ from campaignflow.domain.contacts import Contact
 from campaignflow.domain.deadlines import DeadlinePolicy, DeadlineRequest
 from campaignflow.domain.escalation import EscalationLadder, default_ladder
 from campaignflow.domain.history import GENESIS, entry_hash
+from campaignflow.domain.inspections import view_of
 from campaignflow.domain.labels import TRIGGER_ZH
 from campaignflow.domain.lifecycle import NEW, Lifecycle, default_lifecycle
 from campaignflow.domain.model import (
@@ -67,6 +69,7 @@ from campaignflow.errors import (
     RuleViolation,
     SchemaNotReady,
 )
+from campaignflow.inspections import InspectionActions
 from campaignflow.plugins import PluginHost
 from campaignflow.recurring import RecurringActions
 from campaignflow.store import audit as auditing
@@ -152,7 +155,7 @@ def _actor(value: object) -> Actor:
     return actor
 
 
-class Engine(ClockActions, RecurringActions):
+class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions):
     """The campaign task engine. One per database and policy; safe to share between threads.
 
     ``database`` is a URL (``"sqlite:///campaign.db"``, ``"postgresql://…"``) or a SQLAlchemy
@@ -387,6 +390,7 @@ class Engine(ClockActions, RecurringActions):
                 raise InvalidInput(f"{label} 不能为空", f"{label} must be a non-blank str", field=label)
         unit = Unit(unit_id.strip(), name, leader, parent, liaison)
         with self._tx(connection) as conn:
+            self._check_parent(conn, unit.id, parent)  # typed UnitCycle (campaignflow.campaigns)
             if parent is not None and parent != unit.id and self._repo.unit(conn, parent) is None:
                 raise NotFound("unit", parent)
             self._repo.save_unit(conn, unit, self.clock.now())
@@ -415,12 +419,17 @@ class Engine(ClockActions, RecurringActions):
             raise NotFound("task", task_id)
         return task
 
-    def history(self, task_id: str, *, connection: object | None = None) -> list[HistoryEntry]:
-        """Every step of the task, oldest first."""
+    def history(
+        self, task_id: str, *, connection: object | None = None, viewer: Actor | None = None
+    ) -> list[HistoryEntry]:
+        """Every step of the task, oldest first; as ``viewer`` may see it when given (a unit does
+        not see who made a covert visit: see :func:`campaignflow.domain.inspections.view_of`)."""
         with self._tx(connection) as conn:
-            if self._repo.load(conn, task_id) is None:
+            task = self._repo.load(conn, task_id)
+            if task is None:
                 raise NotFound("task", task_id)
-            return self._repo.history(conn, task_id)
+            entries = self._repo.history(conn, task_id)
+        return entries if viewer is None else view_of(entries, _actor(viewer), task.unit)
 
     @typing.overload
     def verify_history(self, task_id: str) -> int | None: ...
@@ -530,11 +539,12 @@ class Engine(ClockActions, RecurringActions):
         """The triggers ``actor`` may fire on the task in its current state (paths × roles; the
         四有四定 rules are checked when the action is attempted, against its payload)."""
         task = self.get(task_id, connection=connection)
-        return frozenset(
-            trigger
-            for trigger in self.lifecycle.triggers_from(task.state.value)
-            if permission_problem(trigger, _actor(actor), task.unit) is None
-        )
+        roles = {
+            t
+            for t in self.lifecycle.triggers_from(task.state.value)
+            if not permission_problem(t, _actor(actor), task.unit)
+        }
+        return self._within_scope(roles, actor, task, connection)  # office scopes (campaignflow.campaigns)
 
     # --- the actions ----------------------------------------------------------------------------
 
@@ -644,7 +654,8 @@ class Engine(ClockActions, RecurringActions):
                 existing = self._repo.load_by_ref(conn, campaign_, ref)
                 if existing is not None:
                     return self._same_assignment(conn, existing, requested)
-            registered = self._repo.unit(conn, unit_.strip()) if unit_ and unit_.strip() else None
+            # The registered unit, once the actor's office scope allows it (campaignflow.campaigns).
+            registered = self._scoped_unit(conn, permission, actor, campaign_, unit_)
             if leader_ is None and registered is not None:
                 leader_ = registered.leader
             context = ActionContext(
@@ -660,6 +671,7 @@ class Engine(ClockActions, RecurringActions):
                 deadline=deadline,
                 kind=kind_,
                 attributes=attrs_,
+                indicator_in_tree=self._structure.indicator_known(conn, campaign_, indicator_),
             )
             self._check_rules(context, task_id=None, state=None, actor=actor)
             assert registered is not None
@@ -997,6 +1009,15 @@ class Engine(ClockActions, RecurringActions):
                 raise PermissionDenied(
                     *problem, task_id=task.id, state=task.state.value, trigger=trigger, actor=actor.id
                 )
+            self._check_scope(
+                conn,
+                trigger,
+                actor,
+                campaign=task.campaign,
+                unit=task.unit,
+                task_id=task.id,
+                state=task.state.value,
+            )
             dest = self.lifecycle.fire(task.state.value, trigger)
             if dest is None:
                 raise InvalidTransition(

@@ -4,7 +4,9 @@ The tree::
 
     CampaignflowError
     ├── InvalidInput (ValueError)        bad argument: wrong type, malformed hash, naive datetime …
-    │   └── InvalidEvidenceName          an evidence name that is not a sha256 (``..``, a path …)
+    │   ├── InvalidEvidenceName          an evidence name that is not a sha256 (``..``, a path …)
+    │   ├── UnitCycle                    a unit's parent would make the hierarchy loop
+    │   └── StructureFileError           a campaign or network file has bad rows (``.problems``)
     ├── DefinitionError                  a lifecycle / rule / configuration mistake (programmer error)
     ├── SchemaNotReady                   the database is not migrated to the library's schema
     ├── CheckpointInvalid                a history checkpoint file is malformed, forged or unsigned
@@ -21,6 +23,8 @@ The tree::
         ├── InvalidTransition            no such path from the task's current state
         ├── ConflictError                another action changed the task first (lost version race),
         │                                or an ``external_ref`` was reused with different content
+        ├── BatchRefused                 a batch (decomposition, inspection round) refused as a whole;
+        │                                ``.refused`` lists every refused row and why
         └── PluginError                  a plugin's rule raised (fails closed); ``.plugin`` names it
             └── PluginLoadError          (also a DefinitionError) a plugin is broken: raised when the
                                          Engine is built, never at the first transition
@@ -38,6 +42,7 @@ import attrs
 
 __all__ = [
     "ActionRefused",
+    "BatchRefused",
     "CalendarYearUnknown",
     "CampaignflowError",
     "ChannelError",
@@ -47,6 +52,7 @@ __all__ = [
     "DossierError",
     "EvidenceError",
     "EvidenceNotFound",
+    "FileProblem",
     "InvalidEvidenceName",
     "InvalidInput",
     "InvalidTransition",
@@ -55,8 +61,11 @@ __all__ = [
     "PermissionDenied",
     "PluginError",
     "PluginLoadError",
+    "RefusedRow",
     "RuleViolation",
     "SchemaNotReady",
+    "StructureFileError",
+    "UnitCycle",
 ]
 
 
@@ -100,6 +109,52 @@ class InvalidInput(CampaignflowError, ValueError):
     def __init__(self, message_zh: str, message_en: str, *, field: str = "", **context: Any) -> None:
         self.field = field
         super().__init__(message_zh, message_en, field=field, **context)
+
+
+class UnitCycle(InvalidInput):
+    """Giving a unit that parent would make the unit hierarchy loop (``.cycle`` names the units)."""
+
+    code = "unit_cycle"
+
+    def __init__(self, cycle: list[str] | tuple[str, ...]) -> None:
+        self.cycle: tuple[str, ...] = tuple(cycle)
+        path = " → ".join(self.cycle)
+        super().__init__(
+            f"单位上下级关系成环：{path}", f"the unit hierarchy would loop: {path}", field="parent"
+        )
+
+
+@attrs.frozen
+class FileProblem:
+    """One bad row of a structure file: where (``sheet``, ``row``, ``field``) and why."""
+
+    sheet: str
+    row: int
+    field: str
+    message_zh: str
+    message_en: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row} of {self.sheet}, {self.field}"
+        return f"{self.sheet} 第 {self.row} 行 {self.field}：{self.message_zh} / {where}: {self.message_en}"
+
+
+class StructureFileError(InvalidInput):
+    """A campaign or unit-network file has bad rows; ``problems`` lists every one. Nothing was loaded."""
+
+    code = "structure_file"
+
+    def __init__(self, path: str, problems: list[FileProblem] | tuple[FileProblem, ...]) -> None:
+        self.path = path
+        self.problems: tuple[FileProblem, ...] = tuple(problems)
+        zh = "；".join(f"{p.sheet} 第 {p.row} 行 {p.field}：{p.message_zh}" for p in self.problems[:20])
+        en = "; ".join(f"{p.sheet} row {p.row} {p.field}: {p.message_en}" for p in self.problems[:20])
+        super().__init__(
+            f"文件 {path} 有 {len(self.problems)} 处错误，未载入任何内容：{zh}",
+            f"{path} has {len(self.problems)} problem(s), nothing was loaded: {en}",
+            field=self.problems[0].field if self.problems else "",
+            path=path,
+        )
 
 
 class DefinitionError(CampaignflowError):
@@ -159,7 +214,16 @@ class NotFound(CampaignflowError, LookupError):
     def __init__(self, what: str, ident: str) -> None:
         self.what = what
         self.ident = ident
-        labels = {"task": "任务", "unit": "单位"}
+        labels = {
+            "task": "任务",
+            "unit": "单位",
+            "campaign": "创建活动",
+            "indicator": "指标",
+            "site": "点位",
+            "grid": "网格",
+            "responsible unit": "责任单位",
+            "inspection round": "检查轮次",
+        }
         super().__init__(
             f"找不到{labels.get(what, what)} {ident!r}", f"no {what} {ident!r}", what=what, ident=ident
         )
@@ -265,6 +329,37 @@ class ConflictError(ActionRefused):
     """Another action changed the task first (optimistic-lock race), or an idempotency key clashed."""
 
     code = "conflict"
+
+
+@attrs.frozen
+class RefusedRow:
+    """One refused row of a batch: its index (from 0), its unit and the codes and messages of why."""
+
+    index: int
+    unit: str
+    codes: tuple[str, ...]
+    message_zh: str
+    message_en: str
+
+
+class BatchRefused(ActionRefused):
+    """A batch was refused as a whole because of the rows in ``refused``: nothing was written."""
+
+    code = "batch_refused"
+
+    def __init__(
+        self, refused: list[RefusedRow] | tuple[RefusedRow, ...], *, trigger: str, actor: str
+    ) -> None:
+        self.refused: tuple[RefusedRow, ...] = tuple(refused)
+        zh = "；".join(f"第 {r.index} 行（{r.unit}）：{r.message_zh}" for r in self.refused[:10])
+        en = "; ".join(f"row {r.index} ({r.unit}): {r.message_en}" for r in self.refused[:10])
+        super().__init__(
+            f"批量操作被整体拒绝，{len(self.refused)} 行不符合要求，未写入任何内容：{zh}",
+            f"the batch was refused as a whole, {len(self.refused)} row(s) failed "
+            f"and nothing was written: {en}",
+            trigger=trigger,
+            actor=actor,
+        )
 
 
 class PluginError(ActionRefused):

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import enum
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from campaignflow.domain.labels import ROLE_ZH, TRIGGER_ZH
 from campaignflow.errors import InvalidInput
 
-__all__ = ["PERMISSIONS", "Actor", "Role", "permission_problem"]
+if TYPE_CHECKING:
+    from campaignflow.domain.structure import OfficeScope
+
+__all__ = ["PERMISSIONS", "Actor", "Role", "permission_problem", "scope_problem"]
 
 
 class Role(enum.StrEnum):
@@ -101,5 +105,52 @@ def permission_problem(trigger: str, actor: Actor, task_unit: str | None) -> tup
         return (
             f"责任单位（{task_unit}）的人员不能{action}本单位的任务（检查与整改分离）",
             f"separation of duties: an inspector of the responsible unit {task_unit!r} may not verify it",
+        )
+    return None
+
+
+def scope_problem(
+    trigger: str,
+    actor: Actor,
+    *,
+    campaign: str,
+    unit: str,
+    lineage: Sequence[str],
+    scopes: Sequence[OfficeScope],
+    subtree_separation: bool,
+) -> tuple[str, str, str] | None:
+    """Why ``actor`` may not fire ``trigger`` on a task of ``campaign`` at ``unit`` given where the
+    actor's office reaches, as (code, zh, en); None if it may. Checked after :func:`permission_problem`.
+
+    ``lineage``: ``unit`` and its ancestors. ``scopes``: the scope rows of the actor's office unit
+    (empty: unscoped, the core behaviour). With ``subtree_separation`` (the campaign says so), an
+    inspector of any unit above the responsible unit may not verify it either.
+    """
+    role, relation = PERMISSIONS[trigger]
+    if (
+        role is Role.OFFICE
+        and scopes
+        and not any(s.campaign in ("*", campaign) and s.root in lineage for s in scopes)
+    ):
+        reach = "、".join(
+            f"{s.root}（{'全部创建活动' if s.campaign == '*' else s.campaign}）" for s in scopes
+        )
+        reach_en = ", ".join(
+            f"{s.root} ({'every campaign' if s.campaign == '*' else s.campaign})" for s in scopes
+        )
+        return (
+            "out_of_scope",
+            f"{actor.unit} 只管辖 {reach}，"
+            f"不能{TRIGGER_ZH.get(trigger, trigger)}创建活动 {campaign} 中 {unit} 的任务",
+            f"office {actor.unit!r} administers {reach_en} only; it may not {trigger} "
+            f"a task of {unit!r} in campaign {campaign!r}",
+        )
+    if relation == "other" and subtree_separation and actor.unit in lineage[1:]:
+        return (
+            "separation_subtree",
+            f"{actor.unit} 是责任单位 {unit} 的上级，"
+            f"不能{TRIGGER_ZH.get(trigger, trigger)}下级单位的任务（检查与整改分离）",
+            f"separation of duties: {actor.unit!r} is above the responsible unit {unit!r} "
+            f"and may not {trigger} it",
         )
     return None

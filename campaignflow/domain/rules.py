@@ -10,6 +10,7 @@ item at once. So each rule here is a small pure check that returns the items it 
 | 定部门 | ``fixed_department`` (assign, reassign), ``reassign_same_unit`` (reassign) |       |
 | 定领导 | ``fixed_leader``                                         | assign, reassign       |
 | 定进度 | ``fixed_schedule``                                       | assign                 |
+| 测评指标 | ``indicator_in_tree`` (registered campaigns only)      | assign                 |
 | 有计划 | ``has_plan``, ``has_plan_milestone``                     | start                  |
 | 有布置 | ``has_deployment``                                       | start                  |
 | 有整改 | ``has_rectification``, ``evidence_time``                 | submit_self_check      |
@@ -73,6 +74,11 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
         "a named responsible leader of that unit is required",
     ),
     "fixed_schedule": ("定进度", "完成时限必须晚于当前时间", "the deadline must be later than now"),
+    "indicator_in_tree": (
+        "测评指标",
+        "测评指标必须是该创建活动测评体系中的指标",
+        "the indicator must be one of the registered campaign's indicator tree",
+    ),
     "has_plan": ("有计划", "整改计划至少要有一个步骤", "the rectification plan needs at least one step"),
     "has_plan_milestone": (
         "有计划",
@@ -189,6 +195,8 @@ class ActionContext:
     evidence_files: Mapping[str, str] | None = None
     kind: str | None = None  # the task kind (assign: the requested one; later: ``task.kind``)
     attributes: Mapping[str, Any] = attrs.field(factory=dict)  # assign: the requested attributes
+    # assign: whether the indicator is in the campaign's registered tree; None: campaign not registered
+    indicator_in_tree: bool | None = None
 
     @property
     def task_kind(self) -> str | None:
@@ -308,6 +316,11 @@ def _fixed_task(ctx: ActionContext) -> Iterable[Missing]:
         yield missing("fixed_task_standard", "standard")
     if not any(not _blank(m) for m in ctx.measures):
         yield missing("fixed_task_measures", "measures")
+
+
+def _indicator_tree(ctx: ActionContext) -> Iterable[Missing]:
+    if ctx.indicator_in_tree is False:
+        yield missing("indicator_in_tree", "indicator")
 
 
 def _fixed_department(ctx: ActionContext) -> Iterable[Missing]:
@@ -451,6 +464,7 @@ BUILTIN_RULES: tuple[Rule, ...] = (
     _rule("定部门（改派）", {"reassign"}, _reassign_elsewhere, "reassign_same_unit"),
     _rule("定领导", {"assign", "reassign"}, _fixed_leader, "fixed_leader"),
     _rule("定进度", {"assign"}, _fixed_schedule, "fixed_schedule"),
+    _rule("测评指标", {"assign"}, _indicator_tree, "indicator_in_tree"),
     _rule("有计划", {"start"}, _has_plan, "has_plan", "has_plan_milestone"),
     _rule("有布置", {"start"}, _has_deployment, "has_deployment"),
     _rule("有整改", {"submit_self_check"}, _has_rectification, "has_rectification", "evidence_time"),

@@ -124,6 +124,24 @@ _COLUMN: dict[str, Callable[[Task], Any]] = {
 """Each mutable column's value from a task, as :func:`task_to_row` writes it."""
 
 
+def history_to_row(entry: HistoryEntry) -> dict[str, Any]:
+    return {
+        "task_id": entry.task_id,
+        "seq": entry.seq,
+        "at": entry.at,
+        "actor_id": entry.actor_id,
+        "actor_role": entry.actor_role,
+        "actor_unit": entry.actor_unit,
+        "trigger": entry.trigger,
+        "from_state": entry.from_state,
+        "to_state": entry.to_state,
+        "reason": entry.reason,
+        "payload": dict(entry.payload),
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+    }
+
+
 def _task_from_row(row: sa.RowMapping, tz: tzinfo) -> Task:
     return Task(
         id=row["id"],
@@ -293,24 +311,23 @@ class Repository:
     # --- history and outbox --------------------------------------------------------------------
 
     def append_history(self, conn: sa.Connection, entry: HistoryEntry) -> None:
-        conn.execute(
-            self._insert_history,
-            {
-                "task_id": entry.task_id,
-                "seq": entry.seq,
-                "at": entry.at,
-                "actor_id": entry.actor_id,
-                "actor_role": entry.actor_role,
-                "actor_unit": entry.actor_unit,
-                "trigger": entry.trigger,
-                "from_state": entry.from_state,
-                "to_state": entry.to_state,
-                "reason": entry.reason,
-                "payload": dict(entry.payload),
-                "prev_hash": entry.prev_hash,
-                "hash": entry.hash,
-            },
-        )
+        conn.execute(self._insert_history, history_to_row(entry))
+
+    def insert_batch(
+        self,
+        conn: sa.Connection,
+        tasks: Sequence[Task],
+        entries: Sequence[HistoryEntry],
+        outbox: Sequence[Mapping[str, Any]],
+    ) -> None:
+        """Many new tasks at once: one executemany each for the tasks, their first history rows
+        and their outbox rows, on the caller's transaction (a batch commits whole or not at all)."""
+        if tasks:
+            conn.execute(self._insert_task, [task_to_row(t) for t in tasks])
+        if entries:
+            conn.execute(self._insert_history, [history_to_row(e) for e in entries])
+        if outbox:
+            conn.execute(self._insert_outbox, [dict(r) for r in outbox])
 
     def history(self, conn: sa.Connection, task_id: str) -> list[HistoryEntry]:
         return [

@@ -35,6 +35,14 @@ class Tables:
     escalations: sa.Table
     prefix: str
     schema: str | None
+    # --- campaign structure (revision 0006) ---
+    campaigns: sa.Table
+    indicators: sa.Table
+    grids: sa.Table
+    sites: sa.Table
+    office_scopes: sa.Table
+    inspection_rounds: sa.Table
+    findings: sa.Table
 
     @property
     def version_table(self) -> str:
@@ -200,4 +208,97 @@ def build_tables(prefix: str = "cf_", schema: str | None = None) -> Tables:
         # Exactly once per step and deadline, however many sweepers run: the database says so.
         sa.UniqueConstraint("task_id", "deadline", "level", name=f"{p}uq_escalations_step"),
     )
-    return Tables(md, units, tasks, history, outbox, contacts, escalations, prefix, schema)
+    campaigns = sa.Table(
+        f"{p}campaigns",
+        md,
+        sa.Column("id", sa.String(128), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("periods", JSONType, nullable=False),
+        sa.Column("separation", sa.String(16), nullable=False, server_default="unit"),
+        sa.Column("recurrence_days", sa.Integer(), nullable=False, server_default="90"),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+    )
+    indicators = sa.Table(
+        f"{p}indicators",
+        md,
+        sa.Column("campaign", sa.String(128), primary_key=True),
+        sa.Column("code", sa.String(64), primary_key=True),
+        sa.Column("parent", sa.String(64), nullable=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("standard", sa.Text(), nullable=False),
+        sa.Column("weight", sa.Float(), nullable=False),
+        sa.Column("lead_unit", _UNIT, nullable=True),
+        sa.Column("position", sa.Integer(), nullable=False),
+    )
+    grids = sa.Table(
+        f"{p}grids",
+        md,
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("unit", _UNIT, nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+    )
+    sites = sa.Table(
+        f"{p}sites",
+        md,
+        sa.Column("id", sa.String(128), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("unit", _UNIT, nullable=False),
+        sa.Column("grid", sa.String(64), nullable=True),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+    )
+    office_scopes = sa.Table(
+        f"{p}office_scopes",
+        md,
+        sa.Column("office", _UNIT, primary_key=True),
+        sa.Column("campaign", sa.String(128), primary_key=True),  # "*": every campaign
+        sa.Column("root", _UNIT, primary_key=True),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+    )
+    inspection_rounds = sa.Table(
+        f"{p}inspection_rounds",
+        md,
+        sa.Column("id", _ID, primary_key=True),
+        sa.Column("campaign", sa.String(128), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("source", sa.String(32), nullable=False),
+        sa.Column("team", JSONType, nullable=False),  # hidden from units when covert (views, dossiers)
+        sa.Column("held_on", sa.Date(), nullable=False),
+        sa.Column("office_unit", _UNIT, nullable=False),
+        sa.Column("actor_id", sa.String(100), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+    )
+    findings = sa.Table(
+        f"{p}findings",
+        md,
+        sa.Column("round_id", _ID, primary_key=True),
+        sa.Column("position", sa.Integer(), primary_key=True),
+        sa.Column("task_id", _ID, nullable=False),
+        sa.Column("indicator", sa.String(64), nullable=False),
+        sa.Column("site", sa.String(128), nullable=True),
+        sa.Column("grid", sa.String(64), nullable=True),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("photos", JSONType, nullable=False),
+        sa.Column("severity", sa.String(16), nullable=False),
+        sa.Index(f"{p}ix_findings_task", "task_id"),
+    )
+    return Tables(
+        md,
+        units,
+        tasks,
+        history,
+        outbox,
+        contacts,
+        escalations,
+        prefix,
+        schema,
+        campaigns=campaigns,
+        indicators=indicators,
+        grids=grids,
+        sites=sites,
+        office_scopes=office_scopes,
+        inspection_rounds=inspection_rounds,
+        findings=findings,
+    )

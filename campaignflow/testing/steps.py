@@ -44,7 +44,7 @@ The vocabulary (``[…]`` optional, ``/`` alternatives)::
     假如/当  插件“环卫”规定任务类型“sanitation.bait_station”须有属性：   the engine goes on with
                + table | 属性 | 类型 | [至少 | 名称] |   (类型: 文字/整数/数值/日期/是否)   that schema
     假如/当  插件“环卫”规定佐证材料类型“refill_record”须有属性：  + the same table
-    假如/当  已有一项交办给“市城管局”的任务[，当前状态为“已自查”][，截止日期为 …]
+    假如/当  已有一项交办给“市城管局”的任务[，当前状态为“已自查”][，截止日期为 …][，创建活动为“…”]
     假如/当  创建办“市创卫办”交办任务[给“市城管局”]           the sample task, due in 30 days
                ，截止日期为 30 天后 / 3 天前 / 今天 / 明天 / 昨天 / 2 小时后 / 2026-12-01
                ，责任领导为“李四” / 任务名称为“…” / 具体标准为“…” / 主要措施为“甲；乙”
@@ -320,8 +320,10 @@ def task_in_state(cf_context: SpecContext, *, unit: str, clauses: str) -> None:
             target = state_of(label)
         elif found := re.fullmatch(r"(?:截止日期|截止时间|完成时限)为 ?(.+)", clause):
             fields["due"] = cf_context.due(found.group(1))
+        elif (campaign := quoted(clause, "创建活动为")) is not None:
+            fields["campaign"] = campaign
         else:
-            raise _unknown(clause, "已有一项交办给…的任务", "当前状态为“…”、截止日期为 …")
+            raise _unknown(clause, "已有一项交办给…的任务", "当前状态为“…”、截止日期为 …、创建活动为“…”")
     cf_context.drive_to(target, fields)
 
 
@@ -1104,6 +1106,11 @@ def nothing_changed(cf_context: SpecContext) -> None:
         assert after.task.history == before.task.history, "任务历史变了 / the history changed"
         assert after.task.outbox == before.task.outbox, "任务的通知变了 / the task's notifications changed"
 
+
+# The steps of campaign structure live in their own module; their fixtures join this namespace.
+from campaignflow.testing import campaignsteps as _campaignsteps  # noqa: E402  (needs the helpers above)
+
+globals().update({k: v for k, v in vars(_campaignsteps).items() if k.startswith(("pytestbdd_", "cf_"))})
 
 # What ``from campaignflow.testing.steps import *`` brings into a conftest: the step fixtures
 # pytest-bdd generated above, the cf_* fixtures, the two hooks and the public helpers.

@@ -25,7 +25,21 @@ from campaignflow.store.schema import HEAD
 from campaignflow.store.tables import build_tables
 from campaignflow.testing import DEMO_NOW, actors, assign_sample, seed_units
 
-TABLES = ("units", "tasks", "history", "outbox", "contacts", "escalations")
+TABLES = (
+    "units",
+    "tasks",
+    "history",
+    "outbox",
+    "contacts",
+    "escalations",
+    "campaigns",
+    "indicators",
+    "grids",
+    "sites",
+    "office_scopes",
+    "inspection_rounds",
+    "findings",
+)
 
 
 def _unquote(default: Any) -> str | None:

@@ -1,0 +1,427 @@
+"""Batch decomposition (逐项分解): one call assigns an indicator to many units, all or none.
+
+``engine.decompose(campaign, indicator, rows, by=office, …)`` builds one task per row under the
+full 四有四定 rules (every built-in and plugin rule for ``assign``), the office's scope and the
+indicator rule, then writes every task, its first hash-chained history row (from the chain's
+genesis) and its outbox rows with three bulk ``executemany`` statements in ONE transaction. If any
+row is refused, nothing is written and :class:`~campaignflow.errors.BatchRefused` lists every
+refused row (index from 0, unit, rule codes, Chinese and English).
+
+A row is a unit id (``"sq-ly"``), a :class:`DecompositionRow`, or a mapping of its fields. A row
+without a unit but with a ``site``/``grid`` is given the unit the territorial rule names (属地管理,
+else the indicator's lead department), and the reason is recorded in the task's first history row.
+Title and standard default to the indicator's name and standard when the campaign is registered.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from campaignflow.delivery import outbox_rows
+from campaignflow.domain.calendar import Limit
+from campaignflow.domain.deadlines import DeadlineRequest
+from campaignflow.domain.lifecycle import NEW
+from campaignflow.domain.model import Task, TaskSource, TaskState, freeze_mapping
+from campaignflow.domain.roles import Actor, permission_problem
+from campaignflow.domain.rules import ActionContext
+from campaignflow.domain.serial import dt_to_json
+from campaignflow.errors import (
+    BatchRefused,
+    CampaignflowError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RefusedRow,
+    RuleViolation,
+)
+
+if TYPE_CHECKING:
+    import contextlib
+    from datetime import tzinfo
+
+    import sqlalchemy as sa
+
+    from campaignflow.domain.clock import Clock
+    from campaignflow.domain.model import HistoryEntry, Unit
+    from campaignflow.domain.rules import RuleSet
+    from campaignflow.domain.structure import Indicator, Responsibility
+    from campaignflow.plugins import PluginHost
+    from campaignflow.store.repository import Repository
+    from campaignflow.store.structure import StructureStore
+
+__all__ = ["MAX_BATCH", "DecomposeActions", "DecompositionReport", "DecompositionRow"]
+
+MAX_BATCH = 50_000  # rows per call: a bigger batch is a mistake, or belongs in several transactions
+
+
+@attrs.frozen(kw_only=True)
+class DecompositionRow:
+    """One unit's share of a decomposed indicator; blank fields take the call's defaults."""
+
+    unit: str | None = None
+    leader: str | None = None
+    title: str | None = None
+    standard: str | None = None
+    measures: Sequence[str] | None = None
+    due: date | datetime | None = None
+    limit: Limit | None = None
+    site: str | None = None
+    grid: str | None = None
+    external_ref: str | None = None
+    attributes: Mapping[str, Any] | None = None
+
+
+@attrs.frozen
+class DecompositionReport:
+    """A committed decomposition: its batch id (in every task's first history row) and the tasks,
+    in the order of the rows."""
+
+    batch: str
+    tasks: tuple[Task, ...]
+
+
+_FIELDS = frozenset(a.name for a in attrs.fields(DecompositionRow))
+
+
+def _row(value: object) -> DecompositionRow:
+    if isinstance(value, DecompositionRow):
+        return value
+    if isinstance(value, str):
+        return DecompositionRow(unit=value)
+    if isinstance(value, Mapping):
+        unknown = sorted(set(value) - _FIELDS)
+        if unknown:
+            raise InvalidInput(f"未知的字段 {unknown}", f"unknown fields {unknown}", field=str(unknown[0]))
+        return DecompositionRow(**value)
+    raise InvalidInput(
+        "每行须是单位编号、DecompositionRow 或字段映射",
+        "each row must be a unit id, a DecompositionRow or a mapping of its fields",
+        field="rows",
+    )
+
+
+def _refusal(index: int, unit: str, error: CampaignflowError) -> RefusedRow:
+    codes = tuple(getattr(error, "codes", ())) or (error.code,)
+    return RefusedRow(index, unit, codes, error.message_zh, error.message_en)
+
+
+class DecomposeActions:
+    """``decompose``: many assignments of one indicator in one transaction."""
+
+    if TYPE_CHECKING:
+        clock: Clock
+        timezone: tzinfo
+        rules: RuleSet
+        plugins: PluginHost
+        policy_fingerprint: str
+        _repo: Repository
+
+        @property
+        def _structure(self) -> StructureStore: ...
+
+        def _tx(self, connection: object | None) -> contextlib.AbstractContextManager[sa.Connection]: ...
+        def _new_id(self, now: datetime) -> str: ...
+        def _deadline(
+            self, due: object, limit: object, now: datetime, request: DeadlineRequest
+        ) -> tuple[datetime | None, dict[str, Any] | None]: ...
+        def _step(
+            self,
+            task: Task,
+            *,
+            actor: Actor,
+            trigger: str,
+            from_state: str,
+            to_state: str,
+            reason: str,
+            payload: Mapping[str, Any],
+            now: datetime,
+        ) -> tuple[Task, HistoryEntry]: ...
+        def _check_scope(
+            self, conn: sa.Connection, trigger: str, actor: Actor, *, campaign: str, unit: str, **context: Any
+        ) -> None: ...
+        def _check_rules(
+            self, context: ActionContext, *, task_id: str | None, state: str | None, actor: Actor
+        ) -> None: ...
+        def _responsible(
+            self,
+            conn: sa.Connection,
+            campaign: str,
+            *,
+            site: str | None,
+            grid: str | None,
+            indicator: str | None,
+        ) -> Responsibility: ...
+
+    def decompose(
+        self,
+        campaign: str,
+        indicator: str,
+        rows: Iterable[DecompositionRow | Mapping[str, Any] | str],
+        *,
+        by: Actor,
+        title: str | None = None,
+        standard: str | None = None,
+        measures: Sequence[str] = (),
+        due: date | datetime | None = None,
+        limit: Limit | None = None,
+        kind: str = "general",
+        source: TaskSource | str = TaskSource.OFFICE,
+        connection: object | None = None,
+    ) -> DecompositionReport:
+        """逐项分解: assign ``indicator`` of ``campaign`` to every row's unit in one transaction.
+
+        The keyword arguments are every row's defaults. All rows become tasks, or none does and
+        :class:`~campaignflow.errors.BatchRefused` lists every refused row and why.
+        """
+        if not isinstance(by, Actor):
+            raise InvalidInput("by 必须是 Actor", "by must be an Actor", field="by")
+        problem = permission_problem("assign", by, None)
+        if problem:
+            raise PermissionDenied(*problem, trigger="assign", actor=by.id)
+        for label, value in (("campaign", campaign), ("indicator", indicator)):
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidInput(f"{label} 不能为空", f"{label} must be a non-blank str", field=label)
+        source_ = (
+            TaskSource(source)
+            if isinstance(source, str) and source in TaskSource._value2member_map_
+            else None
+        )
+        if source_ is None:
+            raise InvalidInput(
+                "source 不是已知的任务来源", "source is not a known task source", field="source"
+            )
+        items = list(rows)
+        if not 1 <= len(items) <= MAX_BATCH:
+            raise InvalidInput(
+                f"每批 1 到 {MAX_BATCH} 行", f"a batch holds 1 to {MAX_BATCH} rows", field="rows"
+            )
+        now = self.clock.now()
+        base = {"title": title, "standard": standard, "measures": measures, "due": due, "limit": limit}
+        with self._tx(connection) as conn:
+            plan = _Batch(
+                engine=self,
+                conn=conn,
+                actor=by,
+                campaign=campaign.strip(),
+                indicator=indicator.strip(),
+                kind=kind,
+                source=source_,
+                now=now,
+                base=base,
+            )
+            for index, item in enumerate(items):
+                plan.add(index, item)
+            if plan.refused:
+                raise BatchRefused(plan.refused, trigger="assign", actor=by.id)
+            self._repo.insert_batch(conn, plan.tasks, plan.entries, plan.outbox)
+        return DecompositionReport(plan.batch, tuple(plan.tasks))
+
+
+class _Batch:
+    """The rows of one decomposition, checked one by one inside the transaction."""
+
+    def __init__(
+        self,
+        *,
+        engine: DecomposeActions,
+        conn: sa.Connection,
+        actor: Actor,
+        campaign: str,
+        indicator: str,
+        kind: str,
+        source: TaskSource,
+        now: datetime,
+        base: Mapping[str, Any],
+    ) -> None:
+        self.engine, self.conn, self.actor, self.now = engine, conn, actor, now
+        self.campaign, self.indicator, self.kind, self.source, self.base = (
+            campaign,
+            indicator,
+            kind,
+            source,
+            base,
+        )
+        self.batch = str(uuid.uuid4())
+        self.tree: Indicator | None = engine._structure.indicator(conn, campaign, indicator)
+        self.in_tree = engine._structure.indicator_known(conn, campaign, indicator)
+        self.units: dict[str, Unit | None] = {}
+        self.refs: set[str] = set()
+        self.tasks: list[Task] = []
+        self.entries: list[HistoryEntry] = []
+        self.outbox: list[dict[str, Any]] = []
+        self.refused: list[RefusedRow] = []
+        self.current = ""  # the unit of the row being checked, for its refusal
+        # The office's scope rows are read once; each unit's verdict is kept for its other rows.
+        self.scoped = bool(engine._structure.scopes(conn, actor.unit))
+        self.scope_verdicts: dict[str, PermissionDenied | None] = {}
+
+    def _unit(self, unit_id: str) -> Unit | None:
+        if unit_id not in self.units:
+            self.units[unit_id] = self.engine._repo.unit(self.conn, unit_id)
+        return self.units[unit_id]
+
+    def add(self, index: int, item: object) -> None:
+        self.current = ""
+        try:
+            self._add(index, _row(item))
+        except (InvalidInput, PermissionDenied, NotFound, RuleViolation) as error:
+            # Anything else (a plugin's fault, a definition error) refuses the whole call as it is.
+            self.refused.append(_refusal(index, self.current, error))
+
+    def _add(self, index: int, row: DecompositionRow) -> None:
+        engine, tree = self.engine, self.tree
+        value = {
+            name: getattr(row, name) if getattr(row, name) is not None else self.base.get(name)
+            for name in ("title", "standard", "measures", "due", "limit")
+        }
+        responsibility: Responsibility | None = None
+        unit_id = row.unit.strip() if isinstance(row.unit, str) and row.unit.strip() else None
+        if unit_id is None and (row.site or row.grid):
+            responsibility = engine._responsible(
+                self.conn, self.campaign, site=row.site, grid=row.grid, indicator=self.indicator
+            )
+            unit_id = responsibility.unit
+        self.current = unit_id or ""
+        title = value["title"] if value["title"] is not None else (tree.name if tree else None)
+        standard = value["standard"] if value["standard"] is not None else (tree.standard if tree else None)
+        measures = tuple(value["measures"] or ())
+        if any(not isinstance(m, str) for m in measures):
+            raise InvalidInput(
+                "measures 必须是字符串列表", "measures must be a list of str", field="measures"
+            )
+        attributes = freeze_mapping(row.attributes)
+        deadline, basis = engine._deadline(
+            value["due"],
+            value["limit"],
+            self.now,
+            DeadlineRequest(
+                campaign=self.campaign,
+                indicator=self.indicator,
+                unit=unit_id or "",
+                kind=self.kind,
+                attributes=attributes,
+            ),
+        )
+        unit = self._unit(unit_id) if unit_id else None
+        if unit is not None and self.scoped:
+            self._check_scope(unit.id)
+        leader = row.leader if row.leader is not None else (unit.leader if unit else None)
+        ref = (
+            row.external_ref.strip()
+            if isinstance(row.external_ref, str) and row.external_ref.strip()
+            else None
+        )
+        if ref is not None:
+            self._check_ref(ref)
+        context = ActionContext(
+            trigger="assign",
+            now=self.now,
+            timezone=engine.timezone,
+            title=title,
+            standard=standard,
+            measures=measures,
+            unit_id=unit_id,
+            unit=unit,
+            leader=leader,
+            deadline=deadline,
+            kind=self.kind,
+            attributes=attributes,
+            indicator_in_tree=self.in_tree,
+        )
+        engine._check_rules(context, task_id=None, state=None, actor=self.actor)
+        # The rules passed: the unit is registered, its leader named, the deadline set.
+        assert unit is not None
+        assert leader is not None
+        assert deadline is not None
+        task = Task(
+            id=engine._new_id(self.now),
+            campaign=self.campaign,
+            indicator=self.indicator,
+            kind=self.kind,
+            title=(title or "").strip(),
+            standard=(standard or "").strip(),
+            measures=tuple(m.strip() for m in measures if m.strip()),
+            unit=unit.id,
+            leader=leader.strip(),
+            deadline=deadline,
+            state=TaskState.ASSIGNED,
+            version=0,
+            rework_count=0,
+            external_ref=ref,
+            attributes=attributes,
+            policy_fingerprint=engine.policy_fingerprint,
+            office_unit=self.actor.unit,
+            created_at=self.now,
+            updated_at=self.now,
+            deadline_basis=basis,
+            source=self.source,
+            site=row.site.strip() if row.site else None,
+            grid=row.grid.strip() if row.grid else None,
+        )
+        payload = _payload(task, basis)
+        payload["batch"] = {"id": self.batch, "row": index}
+        if responsibility is not None:
+            payload["responsibility"] = responsibility.to_json()
+        stored, entry = engine._step(
+            task,
+            actor=self.actor,
+            trigger="assign",
+            from_state=NEW,
+            to_state=TaskState.ASSIGNED,
+            reason="",
+            payload=payload,
+            now=self.now,
+        )
+        self.tasks.append(stored)
+        self.entries.append(entry)
+        self.outbox.extend(outbox_rows(stored, entry, previous_unit=None, notifiers=engine.plugins.notifiers))
+
+    def _check_scope(self, unit_id: str) -> None:
+        if unit_id not in self.scope_verdicts:
+            try:
+                self.engine._check_scope(
+                    self.conn, "assign", self.actor, campaign=self.campaign, unit=unit_id
+                )
+                self.scope_verdicts[unit_id] = None
+            except PermissionDenied as denied:
+                self.scope_verdicts[unit_id] = denied
+        verdict = self.scope_verdicts[unit_id]
+        if verdict is not None:
+            raise verdict
+
+    def _check_ref(self, ref: str) -> None:
+        taken = ref in self.refs or self.engine._repo.load_by_ref(self.conn, self.campaign, ref) is not None
+        self.refs.add(ref)
+        if taken:
+            raise InvalidInput(
+                f"外部编号 {ref!r} 已被使用", f"external_ref {ref!r} is already taken", field="external_ref"
+            )
+
+
+def _payload(task: Task, basis: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The first history row's payload, as ``Engine.assign`` writes it."""
+    payload: dict[str, Any] = {
+        "title": task.title,
+        "standard": task.standard,
+        "measures": list(task.measures),
+        "unit": task.unit,
+        "leader": task.leader,
+        "deadline": dt_to_json(task.deadline),
+        "campaign": task.campaign,
+        "indicator": task.indicator,
+        "kind": task.kind,
+        "attributes": dict(task.attributes),
+        "external_ref": task.external_ref,
+        "policy_fingerprint": task.policy_fingerprint,
+        **({"source": task.source.value} if task.source is not TaskSource.OFFICE else {}),
+        **({"site": task.site} if task.site is not None else {}),
+        **({"grid": task.grid} if task.grid is not None else {}),
+    }
+    if basis is not None:
+        payload["deadline_basis"] = dict(basis)
+    return payload

@@ -1,0 +1,172 @@
+"""Batch decomposition (逐项分解): all rows become full tasks in one transaction, or none does and
+every refused row is reported."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from campaignflow import (
+    Actor,
+    BatchRefused,
+    DecompositionRow,
+    Engine,
+    Limit,
+    PermissionDenied,
+    Role,
+    TaskSource,
+)
+from campaignflow.domain.history import GENESIS
+from campaignflow.domain.structure import OfficeScope
+from campaignflow.testing import actors
+
+OFFICE = actors()["office"]
+DUE = date(2026, 12, 1)
+
+
+def _nothing_written(engine: Engine) -> None:
+    assert engine.tasks().items == ()
+    assert engine.pending_notifications() == []
+
+
+def test_every_row_becomes_a_full_task_with_its_chain_and_notifications(city: Engine) -> None:
+    report = city.decompose(
+        "2027创卫",
+        "B3.2",
+        [
+            "sq-ly",
+            DecompositionRow(unit="sq-hp", leader="书记丁", due=date(2026, 11, 20)),
+            {"site": "S-LYSC"},
+        ],
+        by=OFFICE,
+        measures=["每日巡查", "发现即清"],
+        due=DUE,
+    )
+    assert [t.unit for t in report.tasks] == ["sq-ly", "sq-hp", "dw-sc"]
+    for index, task in enumerate(report.tasks):
+        stored = city.get(task.id)
+        assert stored == task
+        assert (stored.title, stored.standard) == ("背街小巷", "无积存垃圾、无卫生死角")  # from the tree
+        assert stored.state.value == "assigned"
+        history = city.history(task.id)
+        assert len(history) == 1
+        assert history[0].prev_hash == GENESIS
+        assert history[0].payload["batch"] == {"id": report.batch, "row": index}
+        assert city.verify_history(task.id) is None
+        assert city.notifications(task.id)
+    assert report.tasks[0].leader == "书记丙"  # the registry's leader by default
+    assert report.tasks[1].deadline.date() == date(2026, 11, 21)  # the row's own due (end of the day)
+    by_site = city.history(report.tasks[2].id)[0].payload["responsibility"]
+    assert (by_site["unit"], by_site["rule"]) == ("dw-sc", "site")
+    assert report.tasks[2].site == "S-LYSC"
+    assert city.verify_history().ok
+
+
+def test_one_bad_row_refuses_the_batch_and_writes_nothing(city: Engine) -> None:
+    with pytest.raises(BatchRefused) as refused:
+        city.decompose(
+            "2027创卫", "B3.2", ["sq-ly", "nowhere", "sq-hp"], by=OFFICE, measures=["巡查"], due=DUE
+        )
+    rows = refused.value.refused
+    assert [(r.index, r.unit, r.codes) for r in rows] == [
+        (1, "nowhere", ("fixed_department", "fixed_leader"))
+    ]
+    assert "第 1 行" in refused.value.message_zh
+    assert "row 1" in refused.value.message_en
+    _nothing_written(city)
+
+
+def test_every_refused_row_is_reported_with_why(city: Engine) -> None:
+    city.register_unit("cwb-dc", name="东城区创卫办", leader="主任辛", parent="qu-dc")
+    city.set_office_scopes("cwb-dc", [OfficeScope(office="cwb-dc", root="qu-dc")])
+    district = Actor("dc", "cwb-dc", Role.OFFICE)
+    rows: list[Any] = [
+        "sq-ly",
+        "jd-xh",  # another district
+        DecompositionRow(unit="sq-hp", leader="别人"),  # not the registered leader
+        {"unit": "sq-ly", "colour": "red"},  # an unknown field
+        DecompositionRow(unit="sq-ly", external_ref="R1"),
+        DecompositionRow(unit="sq-hp", external_ref="R1"),  # the same reference twice
+        {"site": "未登记点位"},  # no such site: B3.2's lead department 市城管局, outside the district
+    ]
+    with pytest.raises(BatchRefused) as refused:
+        city.decompose("2027创卫", "B3.2", rows, by=district, measures=["巡查"], limit=Limit.working_days(5))
+    found = {r.index: r.codes for r in refused.value.refused}
+    assert found == {
+        1: ("out_of_scope",),
+        2: ("fixed_leader",),
+        3: ("invalid_input",),
+        5: ("invalid_input",),
+        6: ("out_of_scope",),
+    }
+    assert refused.value.refused[-1].unit == "cgj"
+    _nothing_written(city)
+
+
+def test_rules_for_the_whole_call_refuse_the_whole_call(city: Engine) -> None:
+    with pytest.raises(PermissionDenied):
+        city.decompose("2027创卫", "B3.2", ["sq-ly"], by=actors()["staff"], measures=["巡查"], due=DUE)
+    with pytest.raises(BatchRefused) as refused:
+        city.decompose(
+            "2027创卫",
+            "Z9",
+            ["sq-ly", "sq-hp"],
+            by=OFFICE,
+            title="甲",
+            standard="乙",
+            measures=["巡查"],
+            due=DUE,
+        )
+    assert {r.codes for r in refused.value.refused} == {("indicator_in_tree",)}
+    _nothing_written(city)
+
+
+def _units(engine: Engine, count: int) -> list[str]:
+    ids = [f"dw-{n:03d}" for n in range(count)]
+    for unit_id in ids:
+        engine.register_unit(unit_id, name=f"单位{unit_id}", leader=f"领导{unit_id}", parent="sq-ly")
+    return ids
+
+
+def _count_inserts(engine: Engine) -> dict[str, int]:
+    counts: dict[str, int] = {}
+
+    def count(_conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO"):
+            table = statement.split()[2].strip('"').split(".")[-1].strip('"')
+            counts[table] = counts.get(table, 0) + 1
+
+    sa.event.listen(engine.sqlalchemy_engine, "before_cursor_execute", count)
+    return counts
+
+
+def test_five_thousand_tasks_in_one_call_with_bulk_statements(city: Engine) -> None:
+    units = _units(city, 50)
+    rows = [DecompositionRow(unit=units[n % 50], site=f"点位{n}") for n in range(5000)]
+    counts = _count_inserts(city)
+    report = city.decompose(
+        "2027创卫", "B3.2", rows, by=OFFICE, measures=["巡查"], due=DUE, source=TaskSource.OFFICE
+    )
+    assert len(report.tasks) == 5000
+    assert len({t.id for t in report.tasks}) == 5000
+    # One executemany each for tasks and history; outbox rows likewise (none per task).
+    assert counts.get("cf_tasks", 0) <= 2
+    assert counts.get("cf_history", 0) <= 2
+    with city.begin() as conn:
+        tasks = conn.execute(sa.select(sa.func.count()).select_from(city.tables.tasks)).scalar()
+        entries = conn.execute(sa.select(sa.func.count()).select_from(city.tables.history)).scalar()
+    assert (tasks, entries) == (5000, 5000)
+    assert city.verify_history().ok
+
+
+def test_five_thousand_rows_and_one_bad_one_write_nothing(city: Engine) -> None:
+    units = _units(city, 50)
+    rows: list[Any] = [units[n % 50] for n in range(5000)]
+    rows[4321] = "nowhere"
+    with pytest.raises(BatchRefused) as refused:
+        city.decompose("2027创卫", "B3.2", rows, by=OFFICE, measures=["巡查"], due=DUE)
+    assert [(r.index, r.unit) for r in refused.value.refused] == [(4321, "nowhere")]
+    _nothing_written(city)
