@@ -13,11 +13,16 @@ queue; it must put one message, including when it fails (:func:`report_crash`).
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import os
 import queue
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import attrs
@@ -105,3 +110,86 @@ class FileChannel:
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(message.idempotency_key + "\n")
         time.sleep(self.pause)  # a receiver takes a moment: the dispatchers interleave
+
+
+def run_until_exit(
+    target: Callable[..., None], args: tuple[Any, ...], *, timeout: float = 120.0, context: Any = SPAWN
+) -> ProcessRun:
+    """Run ``target(*args, results)`` in one process that may be killed (by itself or by a test):
+    collect its messages while it runs, join it, return them with its exit code (``-9`` after a
+    SIGKILL). A process still running after ``timeout`` is killed and reported as such."""
+    results = context.Queue()
+    worker = context.Process(target=target, args=(*args, results))
+    messages: list[Any] = []
+    deadline = time.monotonic() + timeout
+    try:
+        worker.start()
+        while worker.is_alive() and time.monotonic() < deadline:
+            try:
+                messages.append(results.get(timeout=0.1))
+            except queue.Empty:
+                continue
+        if worker.is_alive():
+            worker.kill()
+        worker.join()
+        while True:
+            try:
+                messages.append(results.get(timeout=0.2))
+            except queue.Empty:
+                break
+    finally:
+        results.close()
+        results.join_thread()
+    return ProcessRun(messages, [worker.exitcode])
+
+
+class Receiver(ThreadingHTTPServer):
+    """A receiving HTTP server on 127.0.0.1 (in a thread of the test process): it answers 200 to
+    every POST and keeps, in arrival order, each request's ``Idempotency-Key`` header and JSON body,
+    duplicates included: what a real receiver would see before deduplicating."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.received: list[tuple[str, Any]] = []
+        self.lock = threading.Lock()
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.shutdown()
+        self.server_close()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}/hook"
+
+    def keys(self) -> list[str]:
+        with self.lock:
+            return [key for key, _body in self.received]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Receiver
+
+    def do_POST(self) -> None:
+        raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with self.server.lock:
+            self.server.received.append((self.headers.get("Idempotency-Key", ""), json.loads(raw)))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+def kill_self() -> None:
+    """SIGKILL this process now: no cleanup, no finally blocks, no flushed buffers (kill -9)."""
+    os.kill(os.getpid(), signal.SIGKILL)
