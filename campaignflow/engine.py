@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import threading
 import typing
@@ -97,6 +98,9 @@ def _uuid7(now: datetime) -> str:
     rand = int.from_bytes(os.urandom(10), "big")
     value = (ms << 80) | (0x7 << 76) | ((rand >> 68) & 0xFFF) << 64 | (0b10 << 62) | (rand & ((1 << 62) - 1))
     return str(uuid.UUID(int=value))
+
+
+log = logging.getLogger("campaignflow.engine")
 
 
 def _text(value: object, name: str, *, optional: bool = False) -> str | None:
@@ -1003,6 +1007,8 @@ class Engine(ClockActions, RecurringActions):
         try:
             found = self.rules.evaluate(context)
         except PluginError as fault:
+            # Fails closed: the caller gets the refusal, the operators the log line naming the plugin.
+            log.error("%s (task %s, %s by %s)", fault.message_en, task_id, context.trigger, actor.id)
             raise PluginError(
                 fault.message_zh,
                 fault.message_en,
