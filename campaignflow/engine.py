@@ -56,6 +56,7 @@ from campaignflow.domain.serial import (
     inspection_to_json,
     plan_to_json,
 )
+from campaignflow.domain.text import MAX_LENGTH, check_text
 from campaignflow.errors import (
     ConflictError,
     DefinitionError,
@@ -108,6 +109,7 @@ def _text(value: object, name: str, *, optional: bool = False) -> str | None:
         return None
     if not isinstance(value, str):
         raise InvalidInput(f"{name} 必须是字符串", f"{name} must be a str", field=name)
+    check_text(value, name, MAX_LENGTH.get(name))
     return value
 
 
@@ -361,6 +363,10 @@ class Engine(ClockActions, RecurringActions):
         for label, value in (("unit_id", unit_id), ("name", name)):
             if not isinstance(value, str) or not value.strip():
                 raise InvalidInput(f"{label} 不能为空", f"{label} must be a non-blank str", field=label)
+        for label, value in (("unit_id", unit_id), ("leader", leader), ("liaison", liaison)):
+            _text(value, label)
+        _text(parent, "parent", optional=True)
+        check_text(name, "unit name", limit=200)
         unit = Unit(unit_id.strip(), name, leader, parent, liaison)
         with self._tx(connection) as conn:
             if parent is not None and parent != unit.id and self._repo.unit(conn, parent) is None:
@@ -370,6 +376,7 @@ class Engine(ClockActions, RecurringActions):
 
     def unit(self, unit_id: str, *, connection: object | None = None) -> Unit:
         """The registry's record of ``unit_id``."""
+        _text(unit_id, "unit_id")
         with self._tx(connection) as conn:
             found = self._repo.unit(conn, unit_id)
         if found is None:
@@ -385,6 +392,7 @@ class Engine(ClockActions, RecurringActions):
 
     def get(self, task_id: str, *, connection: object | None = None) -> Task:
         """The task as stored now."""
+        _text(task_id, "task_id")
         with self._tx(connection) as conn:
             task = self._repo.load(conn, task_id)
         if task is None:
@@ -393,6 +401,7 @@ class Engine(ClockActions, RecurringActions):
 
     def history(self, task_id: str, *, connection: object | None = None) -> list[HistoryEntry]:
         """Every step of the task, oldest first."""
+        _text(task_id, "task_id")
         with self._tx(connection) as conn:
             if self._repo.load(conn, task_id) is None:
                 raise NotFound("task", task_id)
@@ -484,6 +493,8 @@ class Engine(ClockActions, RecurringActions):
                 state = TaskState(state).value
             except ValueError:
                 raise InvalidInput(f"未知状态 {state!r}", f"unknown state {state!r}", field="state") from None
+        for label, value in (("unit", unit), ("campaign", campaign), ("after", after)):
+            _text(value, label, optional=True)
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_PAGE:
             raise InvalidInput(
                 f"limit 必须在 1 到 {MAX_PAGE} 之间", f"limit must be between 1 and {MAX_PAGE}", field="limit"
@@ -948,8 +959,7 @@ class Engine(ClockActions, RecurringActions):
         after: Callable[[sa.Connection, Task], None] | None = None,
     ) -> Task:
         actor = _actor(by)
-        if not isinstance(task_id, str):
-            raise InvalidInput("task_id 必须是字符串", "task_id must be a str", field="task_id")
+        _text(task_id, "task_id")
         now = self.clock.now()
         with self._tx(connection) as conn:
             task = self._repo.load(conn, task_id)
