@@ -83,6 +83,10 @@ from campaignflow.store.tables import build_tables
 __all__ = ["Engine", "Page"]
 
 MAX_PAGE = 1000
+MIN_DUE_YEAR, MAX_DUE_YEAR = (
+    1970,
+    9000,
+)  # a deadline outside is a typo, and date arithmetic overflows near 9999
 
 
 @attrs.frozen
@@ -528,6 +532,12 @@ class Engine(ClockActions, RecurringActions):
     def deadline_of(self, due: date | datetime) -> datetime:
         """The instant a ``due`` value expires: a date means the end of that day in the campaign's
         timezone (the next midnight, exclusive); a datetime must be timezone-aware."""
+        if isinstance(due, date) and not MIN_DUE_YEAR <= due.year <= MAX_DUE_YEAR:
+            raise InvalidInput(
+                f"完成时限的年份必须在 {MIN_DUE_YEAR} 到 {MAX_DUE_YEAR} 之间",
+                f"due must fall in the years {MIN_DUE_YEAR} to {MAX_DUE_YEAR}",
+                field="due",
+            )
         if isinstance(due, datetime):
             if due.tzinfo is None or due.utcoffset() is None:
                 raise InvalidInput(
@@ -1076,6 +1086,10 @@ class Engine(ClockActions, RecurringActions):
         self, limit: int = 100, *, connection: object | None = None
     ) -> list[dict[str, Any]]:
         """Outbox rows not yet delivered (dead letters included), oldest first; see :meth:`dispatch`."""
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput(
+                f"limit 必须在 1 到 {MAX_PAGE} 之间", f"limit must be between 1 and {MAX_PAGE}", field="limit"
+            )
         with self._tx(connection) as conn:
             return self._repo.pending_outbox(conn, limit)
 
