@@ -10,25 +10,13 @@ those are recorded as measured, the tests assert them, and the summary shows the
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-_FIGURES: Counter[str] = Counter()
-
-
-class Figures:
-    """Add to the run's counters (``figures.add("model_steps:sqlite", 1500)``)."""
-
-    def add(self, name: str, value: int = 1) -> None:
-        _FIGURES[name] += value
-
-    def zero(self, name: str, value: int) -> None:
-        """Record a count that must be 0 (it is shown even when it is)."""
-        _FIGURES[name] += value
-        _FIGURES.setdefault(name, 0)
+from tests.reliability.harness import FIGURES as _FIGURES
+from tests.reliability.harness import Figures
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ import signal
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -28,6 +29,21 @@ from typing import Any
 import attrs
 
 from campaignflow import Message
+
+FIGURES: Counter[str] = Counter()
+"""The run's figures (see tests/reliability/conftest.py, which prints and writes them)."""
+
+
+class Figures:
+    """Add to the run's figures: ``figures.add("model_steps:sqlite", 1500)``; ``figures.zero(...)``
+    records a count that must be 0 (shown even when it is)."""
+
+    def add(self, name: str, value: int = 1) -> None:
+        FIGURES[name] += value
+
+    def zero(self, name: str, value: int) -> None:
+        FIGURES[name] += value
+
 
 SPAWN = multiprocessing.get_context("spawn")
 """The multiprocessing context of every race: barriers, events and queues must come from it."""

@@ -45,8 +45,7 @@ from campaignflow_notify_webhook import WebhookChannel
 from campaignflow import Contact, DeliveryPolicy, Engine, FixedClock, Message
 from campaignflow.testing import DEMO_NOW, assign_sample, seed_units
 from campaignflow.testing.channels import ChannelPlugin
-from tests.reliability.conftest import Figures
-from tests.reliability.harness import SPAWN, Receiver, kill_self, report_crash, run_until_exit
+from tests.reliability.harness import SPAWN, Figures, Receiver, kill_self, report_crash, run_until_exit
 
 pytestmark = pytest.mark.slow
 

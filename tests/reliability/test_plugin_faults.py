@@ -38,7 +38,7 @@ from campaignflow.testing import (
     snapshot,
 )
 from campaignflow.testing.channels import ChannelPlugin, RecordingChannel
-from tests.reliability.conftest import Figures
+from tests.reliability.harness import Figures
 
 PEOPLE = actors()
 
