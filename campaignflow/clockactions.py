@@ -22,6 +22,7 @@ from campaignflow.domain.escalation import Escalation, EscalationLadder, first_e
 from campaignflow.domain.model import Task
 from campaignflow.domain.roles import Actor
 from campaignflow.domain.serial import dt_to_json
+from campaignflow.domain.text import check_text
 from campaignflow.errors import InvalidInput, NotFound
 from campaignflow.store.escalations import EscalationStore
 from campaignflow.store.repository import Repository
@@ -36,6 +37,8 @@ __all__ = ["ClockActions"]
 def _reason(value: object) -> str | None:
     if value is not None and not isinstance(value, str):
         raise InvalidInput("reason 必须是字符串", "reason must be a str", field="reason")
+    if value is not None:
+        check_text(value, "reason")
     return value
 
 

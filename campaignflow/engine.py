@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import threading
 import typing
@@ -58,6 +59,7 @@ from campaignflow.domain.serial import (
     inspection_to_json,
     plan_to_json,
 )
+from campaignflow.domain.text import MAX_LENGTH, check_text
 from campaignflow.errors import (
     ConflictError,
     DefinitionError,
@@ -85,6 +87,10 @@ from campaignflow.store.tables import build_tables
 __all__ = ["Engine", "Page"]
 
 MAX_PAGE = 1000
+MIN_DUE_YEAR, MAX_DUE_YEAR = (
+    1970,
+    9000,
+)  # a deadline outside is a typo, and date arithmetic overflows near 9999
 
 
 @attrs.frozen
@@ -103,11 +109,15 @@ def _uuid7(now: datetime) -> str:
     return str(uuid.UUID(int=value))
 
 
+log = logging.getLogger("campaignflow.engine")
+
+
 def _text(value: object, name: str, *, optional: bool = False) -> str | None:
     if value is None and optional:
         return None
     if not isinstance(value, str):
         raise InvalidInput(f"{name} 必须是字符串", f"{name} must be a str", field=name)
+    check_text(value, name, MAX_LENGTH.get(name))
     return value
 
 
@@ -388,6 +398,10 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
         for label, value in (("unit_id", unit_id), ("name", name)):
             if not isinstance(value, str) or not value.strip():
                 raise InvalidInput(f"{label} 不能为空", f"{label} must be a non-blank str", field=label)
+        for label, value in (("unit_id", unit_id), ("leader", leader), ("liaison", liaison)):
+            _text(value, label)
+        _text(parent, "parent", optional=True)
+        check_text(name, "unit name", limit=200)
         unit = Unit(unit_id.strip(), name, leader, parent, liaison)
         with self._tx(connection) as conn:
             self._check_parent(conn, unit.id, parent)  # typed UnitCycle (campaignflow.campaigns)
@@ -398,6 +412,7 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
 
     def unit(self, unit_id: str, *, connection: object | None = None) -> Unit:
         """The registry's record of ``unit_id``."""
+        _text(unit_id, "unit_id")
         with self._tx(connection) as conn:
             found = self._repo.unit(conn, unit_id)
         if found is None:
@@ -413,6 +428,7 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
 
     def get(self, task_id: str, *, connection: object | None = None) -> Task:
         """The task as stored now."""
+        _text(task_id, "task_id")
         with self._tx(connection) as conn:
             task = self._repo.load(conn, task_id)
         if task is None:
@@ -424,6 +440,7 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
     ) -> list[HistoryEntry]:
         """Every step of the task, oldest first; as ``viewer`` may see it when given (a unit does
         not see who made a covert visit: see :func:`campaignflow.domain.inspections.view_of`)."""
+        _text(task_id, "task_id")
         with self._tx(connection) as conn:
             task = self._repo.load(conn, task_id)
             if task is None:
@@ -517,6 +534,8 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
                 state = TaskState(state).value
             except ValueError:
                 raise InvalidInput(f"未知状态 {state!r}", f"unknown state {state!r}", field="state") from None
+        for label, value in (("unit", unit), ("campaign", campaign), ("after", after)):
+            _text(value, label, optional=True)
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_PAGE:
             raise InvalidInput(
                 f"limit 必须在 1 到 {MAX_PAGE} 之间", f"limit must be between 1 and {MAX_PAGE}", field="limit"
@@ -551,6 +570,12 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
     def deadline_of(self, due: date | datetime) -> datetime:
         """The instant a ``due`` value expires: a date means the end of that day in the campaign's
         timezone (the next midnight, exclusive); a datetime must be timezone-aware."""
+        if isinstance(due, date) and not MIN_DUE_YEAR <= due.year <= MAX_DUE_YEAR:
+            raise InvalidInput(
+                f"完成时限的年份必须在 {MIN_DUE_YEAR} 到 {MAX_DUE_YEAR} 之间",
+                f"due must fall in the years {MIN_DUE_YEAR} to {MAX_DUE_YEAR}",
+                field="due",
+            )
         if isinstance(due, datetime):
             if due.tzinfo is None or due.utcoffset() is None:
                 raise InvalidInput(
@@ -997,8 +1022,7 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
         after: Callable[[sa.Connection, Task], None] | None = None,
     ) -> Task:
         actor = _actor(by)
-        if not isinstance(task_id, str):
-            raise InvalidInput("task_id 必须是字符串", "task_id must be a str", field="task_id")
+        _text(task_id, "task_id")
         now = self.clock.now()
         with self._tx(connection) as conn:
             task = self._repo.load(conn, task_id)
@@ -1065,6 +1089,8 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
         try:
             found = self.rules.evaluate(context)
         except PluginError as fault:
+            # Fails closed: the caller gets the refusal, the operators the log line naming the plugin.
+            log.error("%s (task %s, %s by %s)", fault.message_en, task_id, context.trigger, actor.id)
             raise PluginError(
                 fault.message_zh,
                 fault.message_en,
@@ -1122,6 +1148,10 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
         self, limit: int = 100, *, connection: object | None = None
     ) -> list[dict[str, Any]]:
         """Outbox rows not yet delivered (dead letters included), oldest first; see :meth:`dispatch`."""
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput(
+                f"limit 必须在 1 到 {MAX_PAGE} 之间", f"limit must be between 1 and {MAX_PAGE}", field="limit"
+            )
         with self._tx(connection) as conn:
             return self._repo.pending_outbox(conn, limit)
 

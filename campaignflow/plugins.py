@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import inspect
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -25,6 +26,8 @@ from campaignflow.domain.schemas import SCHEMA_CATALOGUE, KindSchema, schema_rul
 from campaignflow.errors import PluginError, PluginLoadError
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginHost", "plugin_name"]
+
+log = logging.getLogger("campaignflow.plugins")
 
 ENTRY_POINT_GROUP = "campaignflow"
 
@@ -284,6 +287,9 @@ class PluginHost:
             try:
                 answer = self._call(impl, request=request)
             except Exception as error:
+                log.error(
+                    "plugin %r campaignflow_deadline_policy raised %r: nothing was assigned", name, error
+                )
                 raise PluginError(
                     f"插件 {name!r} 的时限策略出错（{type(error).__name__}），未交办",
                     f"plugin {name!r} campaignflow_deadline_policy raised {type(error).__name__}: "

@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from campaignflow.domain.text import check_json, check_text
 from campaignflow.errors import InvalidInput
 
 __all__ = ["Contact", "ContactRole"]
@@ -32,6 +33,7 @@ def _text(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None
         raise InvalidInput(
             f"{attribute.name} 不能为空", f"{attribute.name} must be a non-blank str", field=attribute.name
         )
+    check_text(value, attribute.name, limit=64 if attribute.name == "id" else 100)  # the columns' widths
 
 
 def _role(value: object) -> ContactRole:
@@ -54,6 +56,7 @@ def _addresses(value: object) -> Mapping[str, str]:
             "addresses must map channel names to non-blank address strings",
             field="addresses",
         )
+    check_json(dict(value), "addresses")
     return MappingProxyType(dict(value))
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from campaignflow.domain.labels import SOURCE_ZH, STATE_ZH
+from campaignflow.domain.text import check_json, check_text
 from campaignflow.errors import InvalidInput
 
 __all__ = [
@@ -99,6 +100,7 @@ def _is_str(_inst: object, attribute: attrs.Attribute[Any], value: object) -> No
         raise InvalidInput(
             f"{attribute.name} 必须是字符串", f"{attribute.name} must be a str", field=attribute.name
         )
+    check_text(value, attribute.name)
 
 
 def _is_bool(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -136,6 +138,7 @@ def freeze_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
             "attribute values must be JSON-serialisable",
             field="attributes",
         ) from None
+    check_json(dict(value), "attributes")
     return MappingProxyType(dict(value))
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from campaignflow.domain.labels import ROLE_ZH, TRIGGER_ZH
+from campaignflow.domain.text import check_text
 from campaignflow.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ def _nonblank(_inst: object, attribute: attrs.Attribute[Any], value: object) -> 
             f"actor {attribute.name} must be a non-blank str",
             field=attribute.name,
         )
+    check_text(value, attribute.name, limit=100 if attribute.name == "id" else 64)  # the columns' widths
 
 
 def _role(value: object) -> Role:

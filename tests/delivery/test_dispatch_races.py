@@ -4,8 +4,6 @@ leases should make it zero)."""
 
 from __future__ import annotations
 
-import multiprocessing
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -13,27 +11,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from campaignflow import Contact, Engine, FixedClock, Message
+from campaignflow import Contact, Engine, FixedClock
 from campaignflow.testing import DEMO_NOW, assign_sample
 from campaignflow.testing.channels import ChannelPlugin
+from tests.reliability.harness import SPAWN, FileChannel, fail_on_crash, report_crash, run_in_processes
 
 TASKS = 300
 TIMEOUT = 120
-
-
-class FileChannel:
-    """Appends each message's idempotency key to a file: a receiver outside the process."""
-
-    name = "file"
-    rate_limit = None
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def send(self, message: Message) -> None:
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(message.idempotency_key + "\n")
-        time.sleep(0.001)  # a receiver takes a moment: the dispatchers interleave
 
 
 def _dispatcher(url: str, schema: str, out: str, start: Any, results: Any) -> None:
@@ -55,8 +39,9 @@ def _dispatcher(url: str, schema: str, out: str, start: Any, results: Any) -> No
             delivered += report.delivered
             lost += report.lost_leases
         results.put(("ok", claimed, delivered, lost))
-    except Exception as exc:
-        results.put(("error", f"{type(exc).__name__}: {exc}", 0, 0))
+    except BaseException:
+        start.abort()
+        report_crash(results)
     finally:
         engine.close()
 
@@ -74,23 +59,11 @@ def test_two_dispatchers_at_once_lose_nothing(
     schema = engine.tables.schema
     assert schema is not None
 
-    ctx = multiprocessing.get_context("spawn")
-    start = ctx.Barrier(2)
-    results = ctx.Queue()
+    start = SPAWN.Barrier(2)
     outs = [str(tmp_path / f"received-{n}.txt") for n in range(2)]
-    workers = [ctx.Process(target=_dispatcher, args=(url, schema, out, start, results)) for out in outs]
-    try:
-        for worker in workers:
-            worker.start()
-        outcomes = [results.get(timeout=TIMEOUT) for _ in workers]
-    finally:
-        for worker in workers:
-            worker.join(timeout=30)
-            if worker.is_alive():
-                worker.kill()
-                worker.join()
-        results.close()
-        results.join_thread()
+    outcomes = fail_on_crash(
+        run_in_processes(_dispatcher, [(url, schema, out, start) for out in outs], timeout=TIMEOUT)
+    )
 
     assert all(o[0] == "ok" for o in outcomes), outcomes
     received = [line for out in outs if Path(out).exists() for line in Path(out).read_text().splitlines()]

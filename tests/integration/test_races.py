@@ -25,12 +25,9 @@ processes or threads migrating on first use, and two callers registering the sam
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import queue
 import sys
 import threading
 import time
-import traceback
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -62,6 +59,7 @@ from campaignflow.testing import (
     sample_plan,
     seed_units,
 )
+from tests.reliability.harness import SPAWN, fail_on_crash, report_crash, run_in_processes
 
 # PostgreSQL only: the conftest's database_url fixture (backend pinned here) gives each test a fresh
 # schema on the server, skips (or fails under CI) when it is unreachable, and drops the schema after.
@@ -145,7 +143,7 @@ def _race_worker(
     except BaseException:
         go.abort()
         after_read.abort()
-        results.put(("crashed", action, traceback.format_exc()))
+        report_crash(results, action)
     finally:
         for engine in engines:
             engine.close()
@@ -207,34 +205,14 @@ def _race(
     url: str, schema: str, actions: tuple[str, str], free_ids: list[str], lockstep_ids: list[str]
 ) -> list[tuple[str, dict[str, Outcome]]]:
     """Run the two processes; (action, outcome per task) of each."""
-    ctx = multiprocessing.get_context("spawn")
-    go, after_read = ctx.Barrier(2), ctx.Barrier(2)
-    results = ctx.Queue()
+    go, after_read = SPAWN.Barrier(2), SPAWN.Barrier(2)
     triggers = tuple(sorted(set(actions)))
-    workers = [
-        ctx.Process(
-            target=_race_worker,
-            args=(url, schema, action, triggers, free_ids, lockstep_ids, go, after_read, results),
-            name=f"race-{action}-{n}",
-        )
-        for n, action in enumerate(actions)
-    ]
-    for worker in workers:
-        worker.start()
-    try:
-        # Drain the queue before joining: a child cannot exit until its message is consumed.
-        messages = [results.get(timeout=120) for _ in workers]
-    finally:
-        for worker in workers:
-            worker.join(timeout=30)
-            if worker.is_alive():
-                worker.kill()
-                worker.join()
-        results.close()
-        results.join_thread()
-    crashed = [message[-1] for message in messages if message[0] != "done"]
-    assert not crashed, "\n".join(crashed)
-    assert [w.exitcode for w in workers] == [0, 0]
+    run = run_in_processes(
+        _race_worker,
+        [(url, schema, action, triggers, free_ids, lockstep_ids, go, after_read) for action in actions],
+        names=[f"race-{action}-{n}" for n, action in enumerate(actions)],
+    )
+    messages = fail_on_crash(run)
     return [(action, outcomes) for _kind, action, outcomes in messages]
 
 
@@ -377,25 +355,9 @@ def _migrate_worker(url: str, schema: str, ready: Any, in_ddl: Any, results: Any
 def test_processes_migrating_at_once_both_start(database_url: tuple[str, str | None]) -> None:
     url, schema = database_url
     assert schema is not None
-    ctx = multiprocessing.get_context("spawn")
-    ready, in_ddl = ctx.Barrier(2), ctx.Barrier(2)
-    results = ctx.Queue()
-    workers = [
-        ctx.Process(target=_migrate_worker, args=(url, schema, ready, in_ddl, results)) for _ in range(2)
-    ]
-    try:
-        for worker in workers:
-            worker.start()
-        outcomes = [results.get(timeout=60) for _ in workers]
-    finally:
-        for worker in workers:
-            worker.join(timeout=30)
-            if worker.is_alive():
-                worker.kill()
-                worker.join()
-        results.close()
-        results.join_thread()
-    assert outcomes == [("ok", HEAD), ("ok", HEAD)]
+    ready, in_ddl = SPAWN.Barrier(2), SPAWN.Barrier(2)
+    run = run_in_processes(_migrate_worker, [(url, schema, ready, in_ddl)] * 2, timeout=60)
+    assert run.messages == [("ok", HEAD), ("ok", HEAD)]
 
 
 def _shared_engine_worker(url: str, schema: str, results: Any) -> None:
@@ -435,22 +397,8 @@ def test_threads_sharing_an_engine_migrate_once(database_url: tuple[str, str | N
     """Run in a child process: without the fix it hangs, and killing it frees its locks."""
     url, schema = database_url
     assert schema is not None
-    ctx = multiprocessing.get_context("spawn")
-    results = ctx.Queue()
-    worker = ctx.Process(target=_shared_engine_worker, args=(url, schema, results))
-    try:
-        worker.start()
-        try:
-            outcome = results.get(timeout=10)
-        except queue.Empty:
-            outcome = ["hung", str(worker.exitcode)]
-    finally:
-        worker.join(timeout=5)
-        if worker.is_alive():
-            worker.kill()
-            worker.join()
-        results.close()
-        results.join_thread()
+    run = run_in_processes(_shared_engine_worker, [(url, schema)], timeout=10)
+    outcome = run.messages[0] if run.messages else ["hung", str(run.exitcodes[0])]
     assert outcome == ["ok", "ok"]
 
 
