@@ -46,6 +46,25 @@ from campaignflow.domain.rules import ActionContext as ActionContext
 from campaignflow.domain.rules import Rule as Rule
 from campaignflow.domain.schemas import AttributeField as AttributeField
 from campaignflow.domain.schemas import KindSchema as KindSchema
+from campaignflow.domain.schemes import Adjustments as Adjustments
+from campaignflow.domain.schemes import EscalatingDeductions as EscalatingDeductions
+from campaignflow.domain.schemes import FailureDeductions as FailureDeductions
+from campaignflow.domain.schemes import ScoreScheme as ScoreScheme
+from campaignflow.domain.schemes import Threshold as Threshold
+from campaignflow.domain.schemes import WeightedRates as WeightedRates
+from campaignflow.domain.schemes import builtin_schemes as builtin_schemes
+from campaignflow.domain.schemes import scheme_from_mapping as scheme_from_mapping
+from campaignflow.domain.scoring import Adjustment as Adjustment
+from campaignflow.domain.scoring import PartResult as PartResult
+from campaignflow.domain.scoring import Period as Period
+from campaignflow.domain.scoring import ProblemGroup as ProblemGroup
+from campaignflow.domain.scoring import Ranked as Ranked
+from campaignflow.domain.scoring import Rate as Rate
+from campaignflow.domain.scoring import Score as Score
+from campaignflow.domain.scoring import ScorePart as ScorePart
+from campaignflow.domain.scoring import UnitMetrics as UnitMetrics
+from campaignflow.domain.scoring import cumulative as cumulative
+from campaignflow.domain.scoring import rank as rank
 from campaignflow.engine import Engine as Engine
 from campaignflow.engine import Page as Page
 from campaignflow.errors import ActionRefused as ActionRefused
@@ -71,6 +90,11 @@ from campaignflow.errors import SchemaNotReady as SchemaNotReady
 from campaignflow.hookspecs import hookimpl as hookimpl
 from campaignflow.recurring import RecurrenceReport as RecurrenceReport
 from campaignflow.recurring import RecurringDuty as RecurringDuty
+from campaignflow.scoring import available_schemes as available_schemes
+from campaignflow.scoring import period_metrics as period_metrics
+from campaignflow.scoring import ranking as ranking
+from campaignflow.scoring import scheme_named as scheme_named
+from campaignflow.scoring import score_period as score_period
 from campaignflow.store.audit import Checkpoint as Checkpoint
 from campaignflow.store.evidence import EvidenceStore as EvidenceStore
 from campaignflow.store.evidence import LocalEvidenceStore as LocalEvidenceStore
@@ -83,6 +107,8 @@ __all__ = [
     "ActionContext",
     "ActionRefused",
     "Actor",
+    "Adjustment",
+    "Adjustments",
     "AttributeField",
     "AuditReport",
     "CalendarYearUnknown",
@@ -105,6 +131,7 @@ __all__ = [
     "DispatchReport",
     "DossierError",
     "Engine",
+    "EscalatingDeductions",
     "Escalation",
     "EscalationLadder",
     "EscalationStep",
@@ -113,6 +140,7 @@ __all__ = [
     "EvidenceError",
     "EvidenceNotFound",
     "EvidenceStore",
+    "FailureDeductions",
     "FixedClock",
     "HistoryEntry",
     "Inspection",
@@ -129,12 +157,17 @@ __all__ = [
     "Notice",
     "OutboxEntry",
     "Page",
+    "PartResult",
+    "Period",
     "PermissionDenied",
     "Person",
     "Plan",
     "PlanStep",
     "PluginError",
     "PluginLoadError",
+    "ProblemGroup",
+    "Ranked",
+    "Rate",
     "RateLimit",
     "RecurrenceReport",
     "RecurringDuty",
@@ -142,15 +175,30 @@ __all__ = [
     "Rule",
     "RuleViolation",
     "SchemaNotReady",
+    "Score",
+    "ScorePart",
+    "ScoreScheme",
     "SweepReport",
     "SystemClock",
     "Task",
     "TaskSource",
     "TaskState",
     "Template",
+    "Threshold",
     "TransitionSpec",
     "Unit",
+    "UnitMetrics",
+    "WeightedRates",
     "WorkCalendar",
+    "available_schemes",
+    "builtin_schemes",
     "china_calendar",
+    "cumulative",
     "hookimpl",
+    "period_metrics",
+    "rank",
+    "ranking",
+    "scheme_from_mapping",
+    "scheme_named",
+    "score_period",
 ]
