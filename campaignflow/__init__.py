@@ -80,6 +80,8 @@ from campaignflow.errors import EvidenceNotFound as EvidenceNotFound
 from campaignflow.errors import InvalidEvidenceName as InvalidEvidenceName
 from campaignflow.errors import InvalidInput as InvalidInput
 from campaignflow.errors import InvalidTransition as InvalidTransition
+from campaignflow.errors import LedgerError as LedgerError
+from campaignflow.errors import LedgerProblem as LedgerProblem
 from campaignflow.errors import Missing as Missing
 from campaignflow.errors import NotFound as NotFound
 from campaignflow.errors import PermissionDenied as PermissionDenied
@@ -88,6 +90,9 @@ from campaignflow.errors import PluginLoadError as PluginLoadError
 from campaignflow.errors import RuleViolation as RuleViolation
 from campaignflow.errors import SchemaNotReady as SchemaNotReady
 from campaignflow.hookspecs import hookimpl as hookimpl
+from campaignflow.ledger import LedgerReport as LedgerReport
+from campaignflow.ledger import export_ledger as export_ledger
+from campaignflow.ledger import import_ledger as import_ledger
 from campaignflow.recurring import RecurrenceReport as RecurrenceReport
 from campaignflow.recurring import RecurringDuty as RecurringDuty
 from campaignflow.scoring import available_schemes as available_schemes
@@ -148,6 +153,9 @@ __all__ = [
     "InvalidInput",
     "InvalidTransition",
     "KindSchema",
+    "LedgerError",
+    "LedgerProblem",
+    "LedgerReport",
     "Lifecycle",
     "Limit",
     "LocalEvidenceStore",
@@ -194,7 +202,9 @@ __all__ = [
     "builtin_schemes",
     "china_calendar",
     "cumulative",
+    "export_ledger",
     "hookimpl",
+    "import_ledger",
     "period_metrics",
     "rank",
     "ranking",
