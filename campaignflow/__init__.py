@@ -3,6 +3,10 @@
 The public surface is re-exported here; everything else is an implementation detail.
 """
 
+from campaignflow.bulletin import Bulletin as Bulletin
+from campaignflow.bulletin import build_bulletin as build_bulletin
+from campaignflow.bulletin import render_html as render_html
+from campaignflow.bulletin import write_bulletin as write_bulletin
 from campaignflow.calendars import china_calendar as china_calendar
 from campaignflow.clock import FixedClock as FixedClock
 from campaignflow.clock import SystemClock as SystemClock
@@ -116,6 +120,7 @@ __all__ = [
     "Adjustments",
     "AttributeField",
     "AuditReport",
+    "Bulletin",
     "CalendarYearUnknown",
     "CampaignflowError",
     "ChainBreak",
@@ -199,6 +204,7 @@ __all__ = [
     "WeightedRates",
     "WorkCalendar",
     "available_schemes",
+    "build_bulletin",
     "builtin_schemes",
     "china_calendar",
     "cumulative",
@@ -208,7 +214,9 @@ __all__ = [
     "period_metrics",
     "rank",
     "ranking",
+    "render_html",
     "scheme_from_mapping",
     "scheme_named",
     "score_period",
+    "write_bulletin",
 ]

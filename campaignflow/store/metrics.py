@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from campaignflow.domain.scoring import Period, ProblemGroup, UnitMetrics
 from campaignflow.store.tables import Tables
 
-__all__ = ["period_bounds", "unit_metrics"]
+__all__ = ["overdue_tasks", "period_bounds", "state_counts", "unit_metrics"]
 
 _EXCLUDED = ("cancelled", "suspended")
 
@@ -175,3 +175,53 @@ def unit_metrics(
             ),
         )
     return [found[unit] for unit in sorted(found)]
+
+
+def state_counts(
+    conn: sa.Connection,
+    tables: Tables,
+    period: Period,
+    *,
+    timezone: tzinfo,
+    campaign: str | None = None,
+) -> dict[str, dict[str, int]]:
+    """{unit: {state: tasks}} of the tasks whose deadline falls in ``period`` (every state, the
+    cancelled and suspended ones included: a bulletin shows where all the period's work stands)."""
+    t = tables.tasks
+    start, end = period_bounds(period, timezone)
+    query = sa.select(t.c.unit, t.c.state, sa.func.count().label("n")).where(
+        t.c.deadline >= start, t.c.deadline < end
+    )
+    if campaign is not None:
+        query = query.where(t.c.campaign == campaign)
+    found: dict[str, dict[str, int]] = {}
+    for row in conn.execute(query.group_by(t.c.unit, t.c.state)):
+        found.setdefault(row.unit, {})[row.state] = int(row.n)
+    return found
+
+
+def overdue_tasks(
+    conn: sa.Connection,
+    tables: Tables,
+    period: Period,
+    *,
+    timezone: tzinfo,
+    now: datetime,
+    campaign: str | None = None,
+    limit: int = 200,
+) -> list[sa.Row[tuple[str, str, str, str, datetime, str]]]:
+    """The period's overdue tasks by the counting rules (due, past the deadline, never verified),
+    oldest deadline first: (id, unit, indicator, title, deadline, state), at most ``limit``."""
+    t, h = tables.tasks, tables.history
+    start, end = period_bounds(period, timezone)
+    verified = sa.select(h.c.task_id).where(h.c.to_state == "verified", h.c.at <= now)
+    query = sa.select(t.c.id, t.c.unit, t.c.indicator, t.c.title, t.c.deadline, t.c.state).where(
+        t.c.deadline >= start,
+        t.c.deadline < end,
+        t.c.deadline <= now,
+        t.c.state.not_in(_EXCLUDED),
+        t.c.id.not_in(verified),
+    )
+    if campaign is not None:
+        query = query.where(t.c.campaign == campaign)
+    return list(conn.execute(query.order_by(t.c.deadline, t.c.id).limit(limit)))

@@ -35,6 +35,7 @@ PUBLIC_API = [
     "Adjustments",
     "AttributeField",
     "AuditReport",
+    "Bulletin",
     "CalendarYearUnknown",
     "CampaignflowError",
     "ChainBreak",
@@ -118,6 +119,7 @@ PUBLIC_API = [
     "WeightedRates",
     "WorkCalendar",
     "available_schemes",
+    "build_bulletin",
     "builtin_schemes",
     "china_calendar",
     "cumulative",
@@ -127,9 +129,11 @@ PUBLIC_API = [
     "period_metrics",
     "rank",
     "ranking",
+    "render_html",
     "scheme_from_mapping",
     "scheme_named",
     "score_period",
+    "write_bulletin",
 ]
 
 
