@@ -108,10 +108,18 @@ def main() -> None:
     type=click.Path(dir_okay=False),
     help="SQLite file to (re)create for the demo / 演示用的 SQLite 文件（每次重新创建）",
 )
-def demo(db_path: str) -> None:
+@click.option(
+    "--bulletin",
+    "bulletin_path",
+    default="campaignflow-demo-bulletin.html",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="where the demo writes its bulletin (.html or .xlsx) / 演示结束时写出的考核排名通报",
+)
+def demo(db_path: str, bulletin_path: str) -> None:
     """Run the demo campaign on a fixed clock / 运行演示：十余项创卫任务走完各条路径。"""
     console = Console()
-    result = run_demo(db_path, console)
+    result = run_demo(db_path, console, bulletin=bulletin_path)
     console.print()
     console.print(Text(f"演示数据库 / demo database: {db_path}（{result.tasks} 个任务 / tasks）"))
 
