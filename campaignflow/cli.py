@@ -16,6 +16,7 @@
     campaignflow outbox requeue --url URL (--id N … | --all)
     campaignflow sweep --url URL [--loop [--interval 60] [--times N]] [--calendar FILE ...]
     campaignflow recur --url URL --schedules FILE [--until DATE] [--calendar FILE ...]
+    campaignflow import / export / rank / report   (the office's commands: campaignflow.officecli)
 
 A campaignflow error (a refusal, a schema problem, bad input) or a database error is printed in
 Chinese and English and the command exits with status 1; no traceback is shown for them.
@@ -40,7 +41,8 @@ from campaignflow.delivery import DispatchReport
 from campaignflow.demo import run_demo
 from campaignflow.dossier import check_dossier, export_campaign, export_task
 from campaignflow.engine import Engine
-from campaignflow.errors import CampaignflowError, InvalidInput, RuleViolation
+from campaignflow.errors import CampaignflowError, InvalidInput, LedgerError, RuleViolation
+from campaignflow.officecli import COMMANDS as OFFICE_COMMANDS
 from campaignflow.policy import render_policy
 from campaignflow.recurring import load_schedules
 from campaignflow.store.evidence import LocalEvidenceStore
@@ -66,6 +68,13 @@ def _report(error: CampaignflowError) -> None:
     if isinstance(error, RuleViolation):
         for item in error.missing:
             console.print(Text(f"  • {item.code}: {item.rule}：{item.message_zh} / {item.message_en}"))
+    if isinstance(error, LedgerError):
+        table = Table(title="台账错误 / ledger problems")
+        for header in ("行 / row", "列 / column", "问题", "problem"):
+            table.add_column(header, overflow="fold")
+        for problem in error.problems:
+            table.add_row(str(problem.row), problem.column, problem.message_zh, problem.message_en)
+        console.print(table)
 
 
 def _database_problem(error: Exception) -> None:
@@ -97,6 +106,10 @@ def main() -> None:
 
     The task lifecycle engine for municipal campaigns under the 四有四定 rule.
     """
+
+
+for _command in OFFICE_COMMANDS:  # import, export, rank, report: campaignflow.officecli
+    main.add_command(_command)
 
 
 @main.command()

@@ -10,8 +10,9 @@ the published figure (see :func:`rank`). The counting rules are in docs/scoring.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Protocol, runtime_checkable
@@ -85,6 +86,41 @@ class Period:
                 "a period's start must come before its (exclusive) end",
                 field="period",
             )
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        """A period from how offices name it: ``2026-11`` (a month), ``2026-W45`` (an ISO week),
+        ``2026-Q4`` (a quarter), ``2026`` (a year) or ``2026-11-01..2026-11-30`` (inclusive days)."""
+        value = text.strip() if isinstance(text, str) else ""
+        try:
+            if ".." in value:
+                first, last = (date.fromisoformat(part.strip()) for part in value.split("..", 1))
+                return cls(f"{first:%Y-%m-%d}至{last:%Y-%m-%d}", first, last + timedelta(days=1))
+            if re.fullmatch(r"\d{4}-W\d{2}", value):
+                year, week = int(value[:4]), int(value[6:])
+                start = date.fromisocalendar(year, week, 1)
+                return cls(f"{year}年第{week}周", start, start + timedelta(days=7))
+            if re.fullmatch(r"\d{4}-Q[1-4]", value):
+                year, quarter = int(value[:4]), int(value[6])
+                start = date(year, quarter * 3 - 2, 1)
+                end = date(year + 1, 1, 1) if quarter == 4 else date(year, quarter * 3 + 1, 1)
+                return cls(f"{year}年第{quarter}季度", start, end)
+            if re.fullmatch(r"\d{4}-\d{2}", value):
+                year, month = int(value[:4]), int(value[5:])
+                start = date(year, month, 1)
+                end = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+                return cls(f"{year}年{month}月", start, end)
+            if re.fullmatch(r"\d{4}", value):
+                year = int(value)
+                return cls(f"{year}年度", date(year, 1, 1), date(year + 1, 1, 1))
+        except ValueError:
+            pass
+        raise InvalidInput(
+            f"无法识别的考核周期 {text!r}：请写 2026-11、2026-W45、2026-Q4、2026 或 2026-11-01..2026-11-30",
+            f"cannot read the period {text!r}: write 2026-11, 2026-W45, 2026-Q4, 2026 "
+            "or 2026-11-01..2026-11-30",
+            field="period",
+        )
 
 
 @attrs.frozen

@@ -13,16 +13,9 @@ import pytest
 from campaignflow import Engine, FixedClock, LedgerError, TaskSource, export_ledger, import_ledger
 from campaignflow.testing import actors, assign_sample, seed_units
 
-from .workbooks import HEADERS, good_rows, write_ledger
+from .workbooks import HEADERS, UNITS, good_rows, write_ledger
 
 OFFICE = actors()["office"]
-UNITS = [
-    ["cwb", "市创卫办", "王建国", "周敏", None],
-    ["cgj", "市城管局", "张三", "刘洋", None],
-    ["wsj", "市卫生局", "李四", "陈静", None],
-    ["sq-ft", "芳草堤社区", "钱六", "吴芳", "jd-cg"],  # child listed before its parent
-    ["jd-cg", "城关街道办事处", "赵五", "孙丽", None],
-]
 
 
 @pytest.fixture

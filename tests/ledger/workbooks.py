@@ -28,6 +28,15 @@ HEADERS = [
     "状态",
 ]
 
+# 责任单位 sheet rows: id, name, leader, liaison, parent
+UNITS = [
+    ["cwb", "市创卫办", "王建国", "周敏", None],
+    ["cgj", "市城管局", "张三", "刘洋", None],
+    ["wsj", "市卫生局", "李四", "陈静", None],
+    ["sq-ft", "芳草堤社区", "钱六", "吴芳", "jd-cg"],  # child listed before its parent
+    ["jd-cg", "城关街道办事处", "赵五", "孙丽", None],
+]
+
 
 def serial(day: date) -> int:
     """Excel's 1900-system serial number of ``day``."""

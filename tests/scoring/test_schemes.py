@@ -265,3 +265,25 @@ def test_a_malformed_scheme_is_refused_when_built(data: dict[str, object]) -> No
         scheme_from_mapping(data)
     assert caught.value.message_zh
     assert caught.value.message_en
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "start", "end"),
+    [
+        ("2026-11", "2026年11月", date(2026, 11, 1), date(2026, 12, 1)),
+        ("2026-12", "2026年12月", date(2026, 12, 1), date(2027, 1, 1)),
+        ("2026-W45", "2026年第45周", date(2026, 11, 2), date(2026, 11, 9)),  # ISO week: Monday to Sunday
+        ("2026-Q4", "2026年第4季度", date(2026, 10, 1), date(2027, 1, 1)),
+        ("2026-Q1", "2026年第1季度", date(2026, 1, 1), date(2026, 4, 1)),
+        ("2026", "2026年度", date(2026, 1, 1), date(2027, 1, 1)),
+        ("2026-11-01..2026-11-15", "2026-11-01至2026-11-15", date(2026, 11, 1), date(2026, 11, 16)),
+    ],
+)
+def test_periods_are_named_as_offices_name_them(text: str, label: str, start: date, end: date) -> None:
+    assert Period.parse(text) == Period(label, start, end)
+
+
+@pytest.mark.parametrize("text", ["2026-13", "2026-W60", "2026-Q5", "下个月", "", "2026-11-15..2026-11-01"])
+def test_a_period_that_cannot_be_read_is_refused(text: str) -> None:
+    with pytest.raises(InvalidInput):
+        Period.parse(text)
