@@ -69,7 +69,7 @@ def published(value: Fraction) -> Decimal:
 class Period:
     """A scoring period (考核周期): the days ``start`` ≤ day < ``end`` in the campaign's timezone.
 
-    A task belongs to the period its (current) deadline falls in."""
+    A task belongs to the period holding the day its (current, exclusive) deadline ends on."""
 
     label: str
     start: date

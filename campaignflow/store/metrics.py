@@ -4,8 +4,8 @@ unit (and per problem group), however many tasks the period holds.
 
 The counting rules (docs/scoring.md):
 
-- a task belongs to the period its current deadline falls in (``start`` ≤ deadline < ``end``), and
-  to the unit that holds it now;
+- a task belongs to the period holding the day its current deadline ends on (deadlines are
+  exclusive: ``start`` < deadline ≤ ``end``), and to the unit that holds it now;
 - cancelled tasks and tasks suspended (挂起) right now are in no denominator;
 - a task is completed when its history has a ``verified`` entry (archived tasks were verified
   first); it is on time when that first ``verified`` entry is before the deadline;
@@ -46,6 +46,12 @@ def _seconds(
     return sa.cast(sa.func.round(sa.extract("epoch", later - earlier)), sa.BigInteger)
 
 
+def _in_period(t: sa.Table, start: datetime, end: datetime) -> tuple[ColumnElement[bool], ...]:
+    """A deadline is exclusive (a due date's deadline is the next midnight), so a task belongs to
+    the period holding the day its deadline ends on: ``start`` < deadline ≤ ``end``."""
+    return (t.c.deadline > start, t.c.deadline <= end)
+
+
 def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
@@ -80,7 +86,7 @@ def unit_metrics(
         .group_by(h.c.task_id)
         .subquery("checks")
     )
-    conditions = [t.c.deadline >= start, t.c.deadline < end, t.c.state.not_in(_EXCLUDED)]
+    conditions = [*_in_period(t, start, end), t.c.state.not_in(_EXCLUDED)]
     if campaign is not None:
         conditions.append(t.c.campaign == campaign)
     if units is not None:
@@ -189,9 +195,7 @@ def state_counts(
     cancelled and suspended ones included: a bulletin shows where all the period's work stands)."""
     t = tables.tasks
     start, end = period_bounds(period, timezone)
-    query = sa.select(t.c.unit, t.c.state, sa.func.count().label("n")).where(
-        t.c.deadline >= start, t.c.deadline < end
-    )
+    query = sa.select(t.c.unit, t.c.state, sa.func.count().label("n")).where(*_in_period(t, start, end))
     if campaign is not None:
         query = query.where(t.c.campaign == campaign)
     found: dict[str, dict[str, int]] = {}
@@ -216,8 +220,7 @@ def overdue_tasks(
     start, end = period_bounds(period, timezone)
     verified = sa.select(h.c.task_id).where(h.c.to_state == "verified", h.c.at <= now)
     query = sa.select(t.c.id, t.c.unit, t.c.indicator, t.c.title, t.c.deadline, t.c.state).where(
-        t.c.deadline >= start,
-        t.c.deadline < end,
+        *_in_period(t, start, end),
         t.c.deadline <= now,
         t.c.state.not_in(_EXCLUDED),
         t.c.id.not_in(verified),

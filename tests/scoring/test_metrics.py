@@ -161,3 +161,14 @@ def test_a_period_must_run_forwards() -> None:
 
     with pytest.raises(InvalidInput):
         Period("x", date(2026, 11, 2), date(2026, 11, 1))
+
+
+def test_a_task_due_on_the_last_day_of_a_period_is_that_periods(engine: Engine) -> None:
+    # Deadlines are exclusive: due 11-30 is the instant 12-01 00:00, due 10-31 is 11-01 00:00.
+    assign_sample(engine, due=date(2026, 11, 30))
+    assign_sample(engine, due=date(2026, 12, 1))
+    assign_sample(engine, due=date(2026, 11, 3))
+    assert [(m.unit, m.due) for m in period_metrics(engine, NOVEMBER)] == [("cgj", 2)]  # 11-03, 11-30
+    assert [(m.unit, m.due) for m in period_metrics(engine, DECEMBER)] == [("cgj", 1)]  # 12-01
+    week = Period("第45周", date(2026, 11, 2), date(2026, 11, 9))
+    assert [m.due for m in period_metrics(engine, week)] == [1]  # 11-03 only
