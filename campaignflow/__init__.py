@@ -3,6 +3,10 @@
 The public surface is re-exported here; everything else is an implementation detail.
 """
 
+from campaignflow.bulletin import Bulletin as Bulletin
+from campaignflow.bulletin import build_bulletin as build_bulletin
+from campaignflow.bulletin import render_html as render_html
+from campaignflow.bulletin import write_bulletin as write_bulletin
 from campaignflow.calendars import china_calendar as china_calendar
 from campaignflow.clock import FixedClock as FixedClock
 from campaignflow.clock import SystemClock as SystemClock
@@ -52,6 +56,25 @@ from campaignflow.domain.rules import ActionContext as ActionContext
 from campaignflow.domain.rules import Rule as Rule
 from campaignflow.domain.schemas import AttributeField as AttributeField
 from campaignflow.domain.schemas import KindSchema as KindSchema
+from campaignflow.domain.schemes import Adjustments as Adjustments
+from campaignflow.domain.schemes import EscalatingDeductions as EscalatingDeductions
+from campaignflow.domain.schemes import FailureDeductions as FailureDeductions
+from campaignflow.domain.schemes import ScoreScheme as ScoreScheme
+from campaignflow.domain.schemes import Threshold as Threshold
+from campaignflow.domain.schemes import WeightedRates as WeightedRates
+from campaignflow.domain.schemes import builtin_schemes as builtin_schemes
+from campaignflow.domain.schemes import scheme_from_mapping as scheme_from_mapping
+from campaignflow.domain.scoring import Adjustment as Adjustment
+from campaignflow.domain.scoring import PartResult as PartResult
+from campaignflow.domain.scoring import Period as Period
+from campaignflow.domain.scoring import ProblemGroup as ProblemGroup
+from campaignflow.domain.scoring import Ranked as Ranked
+from campaignflow.domain.scoring import Rate as Rate
+from campaignflow.domain.scoring import Score as Score
+from campaignflow.domain.scoring import ScorePart as ScorePart
+from campaignflow.domain.scoring import UnitMetrics as UnitMetrics
+from campaignflow.domain.scoring import cumulative as cumulative
+from campaignflow.domain.scoring import rank as rank
 from campaignflow.domain.structure import Campaign as Campaign
 from campaignflow.domain.structure import Grid as Grid
 from campaignflow.domain.structure import Indicator as Indicator
@@ -76,6 +99,8 @@ from campaignflow.errors import FileProblem as FileProblem
 from campaignflow.errors import InvalidEvidenceName as InvalidEvidenceName
 from campaignflow.errors import InvalidInput as InvalidInput
 from campaignflow.errors import InvalidTransition as InvalidTransition
+from campaignflow.errors import LedgerError as LedgerError
+from campaignflow.errors import LedgerProblem as LedgerProblem
 from campaignflow.errors import Missing as Missing
 from campaignflow.errors import NotFound as NotFound
 from campaignflow.errors import PermissionDenied as PermissionDenied
@@ -88,8 +113,16 @@ from campaignflow.errors import StructureFileError as StructureFileError
 from campaignflow.errors import UnitCycle as UnitCycle
 from campaignflow.hookspecs import hookimpl as hookimpl
 from campaignflow.inspections import RoundReport as RoundReport
+from campaignflow.ledger import LedgerReport as LedgerReport
+from campaignflow.ledger import export_ledger as export_ledger
+from campaignflow.ledger import import_ledger as import_ledger
 from campaignflow.recurring import RecurrenceReport as RecurrenceReport
 from campaignflow.recurring import RecurringDuty as RecurringDuty
+from campaignflow.scoring import available_schemes as available_schemes
+from campaignflow.scoring import period_metrics as period_metrics
+from campaignflow.scoring import ranking as ranking
+from campaignflow.scoring import scheme_named as scheme_named
+from campaignflow.scoring import score_period as score_period
 from campaignflow.store.audit import Checkpoint as Checkpoint
 from campaignflow.store.evidence import EvidenceStore as EvidenceStore
 from campaignflow.store.evidence import LocalEvidenceStore as LocalEvidenceStore
@@ -103,9 +136,12 @@ __all__ = [
     "ActionContext",
     "ActionRefused",
     "Actor",
+    "Adjustment",
+    "Adjustments",
     "AttributeField",
     "AuditReport",
     "BatchRefused",
+    "Bulletin",
     "CalendarYearUnknown",
     "Campaign",
     "CampaignflowError",
@@ -129,6 +165,7 @@ __all__ = [
     "DispatchReport",
     "DossierError",
     "Engine",
+    "EscalatingDeductions",
     "Escalation",
     "EscalationLadder",
     "EscalationStep",
@@ -137,6 +174,7 @@ __all__ = [
     "EvidenceError",
     "EvidenceNotFound",
     "EvidenceStore",
+    "FailureDeductions",
     "FileProblem",
     "Finding",
     "FixedClock",
@@ -149,6 +187,9 @@ __all__ = [
     "InvalidInput",
     "InvalidTransition",
     "KindSchema",
+    "LedgerError",
+    "LedgerProblem",
+    "LedgerReport",
     "Lifecycle",
     "Limit",
     "LocalEvidenceStore",
@@ -159,12 +200,17 @@ __all__ = [
     "OfficeScope",
     "OutboxEntry",
     "Page",
+    "PartResult",
+    "Period",
     "PermissionDenied",
     "Person",
     "Plan",
     "PlanStep",
     "PluginError",
     "PluginLoadError",
+    "ProblemGroup",
+    "Ranked",
+    "Rate",
     "RateLimit",
     "RecurrenceReport",
     "RecurringDuty",
@@ -176,6 +222,9 @@ __all__ = [
     "Rule",
     "RuleViolation",
     "SchemaNotReady",
+    "Score",
+    "ScorePart",
+    "ScoreScheme",
     "Separation",
     "Severity",
     "Site",
@@ -187,10 +236,27 @@ __all__ = [
     "TaskSource",
     "TaskState",
     "Template",
+    "Threshold",
     "TransitionSpec",
     "Unit",
     "UnitCycle",
+    "UnitMetrics",
+    "WeightedRates",
     "WorkCalendar",
+    "available_schemes",
+    "build_bulletin",
+    "builtin_schemes",
     "china_calendar",
+    "cumulative",
+    "export_ledger",
     "hookimpl",
+    "import_ledger",
+    "period_metrics",
+    "rank",
+    "ranking",
+    "render_html",
+    "scheme_from_mapping",
+    "scheme_named",
+    "score_period",
+    "write_bulletin",
 ]

@@ -16,6 +16,7 @@
     campaignflow outbox requeue --url URL (--id N … | --all)
     campaignflow sweep --url URL [--loop [--interval 60] [--times N]] [--calendar FILE ...]
     campaignflow recur --url URL --schedules FILE [--until DATE] [--calendar FILE ...]
+    campaignflow import / export / rank / report   (the office's commands: campaignflow.officecli)
 
 A campaignflow error (a refusal, a schema problem, bad input) or a database error is printed in
 Chinese and English and the command exits with status 1; no traceback is shown for them.
@@ -40,7 +41,14 @@ from campaignflow.delivery import DispatchReport
 from campaignflow.demo import run_demo
 from campaignflow.dossier import check_dossier, export_campaign, export_task
 from campaignflow.engine import Engine
-from campaignflow.errors import CampaignflowError, InvalidInput, RuleViolation, StructureFileError
+from campaignflow.errors import (
+    CampaignflowError,
+    InvalidInput,
+    LedgerError,
+    RuleViolation,
+    StructureFileError,
+)
+from campaignflow.officecli import COMMANDS as OFFICE_COMMANDS
 from campaignflow.policy import render_policy
 from campaignflow.recurring import load_schedules
 from campaignflow.store.evidence import LocalEvidenceStore
@@ -66,6 +74,13 @@ def _report(error: CampaignflowError) -> None:
     if isinstance(error, RuleViolation):
         for item in error.missing:
             console.print(Text(f"  • {item.code}: {item.rule}：{item.message_zh} / {item.message_en}"))
+    if isinstance(error, LedgerError):
+        table = Table(title="台账错误 / ledger problems")
+        for header in ("行 / row", "列 / column", "问题", "problem"):
+            table.add_column(header, overflow="fold")
+        for problem in error.problems:
+            table.add_row(str(problem.row), problem.column, problem.message_zh, problem.message_en)
+        console.print(table)
 
 
 def _database_problem(error: Exception) -> None:
@@ -99,6 +114,10 @@ def main() -> None:
     """
 
 
+for _command in OFFICE_COMMANDS:  # import, export, rank, report: campaignflow.officecli
+    main.add_command(_command)
+
+
 @main.command()
 @click.option(
     "--db",
@@ -108,10 +127,18 @@ def main() -> None:
     type=click.Path(dir_okay=False),
     help="SQLite file to (re)create for the demo / 演示用的 SQLite 文件（每次重新创建）",
 )
-def demo(db_path: str) -> None:
+@click.option(
+    "--bulletin",
+    "bulletin_path",
+    default="campaignflow-demo-bulletin.html",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="where the demo writes its bulletin (.html or .xlsx) / 演示结束时写出的考核排名通报",
+)
+def demo(db_path: str, bulletin_path: str) -> None:
     """Run the demo campaign on a fixed clock / 运行演示：十余项创卫任务走完各条路径。"""
     console = Console()
-    result = run_demo(db_path, console)
+    result = run_demo(db_path, console, bulletin=bulletin_path)
     console.print()
     console.print(Text(f"演示数据库 / demo database: {db_path}（{result.tasks} 个任务 / tasks）"))
 

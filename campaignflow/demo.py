@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from campaignflow.bulletin import build_bulletin, write_bulletin
 from campaignflow.domain.model import (
     Deployment,
     Evidence,
@@ -35,6 +36,7 @@ from campaignflow.domain.model import (
 )
 from campaignflow.domain.notifications import EVENT_ZH
 from campaignflow.domain.roles import Actor, Role
+from campaignflow.domain.scoring import Period
 from campaignflow.engine import Engine
 from campaignflow.errors import ActionRefused, InvalidInput, RuleViolation
 from campaignflow.testing import CITY_UNITS, DEMO_NOW, FixedClock, seed_units
@@ -582,6 +584,27 @@ class _Demo:
             intact_chains=intact,
         )
 
+    def bulletin(self, path: Path) -> None:
+        """七、考核排名通报: this quarter's ranking under the built-in weighted scheme, written out."""
+        self.scene("七、考核排名通报")
+        day = self.clock.now().astimezone(self.engine.timezone).date()
+        first = (day.month - 1) // 3 * 3 + 1
+        start = date(day.year, first, 1)
+        end = date(day.year + 1, 1, 1) if first == 10 else date(day.year, first + 3, 1)
+        period = Period(f"{day.year}年第{(first + 2) // 3}季度", start, end)
+        report = build_bulletin(self.engine, period, "weighted_rates", campaign=CAMPAIGN)
+        table = Table(title=report.title)
+        for header in ("名次", "责任单位", "得分", "应办结", "按期完成率", "红黑榜"):
+            table.add_column(header, overflow="fold")
+        for line in report.lines:
+            mark = "红榜" if line.red else "黑榜" if line.black else ""
+            table.add_row(
+                str(line.rank), line.unit_name, str(line.points), str(line.due), line.on_time.percent(), mark
+            )
+        self.console.print(table)
+        write_bulletin(report, path)
+        self.say(f"通报（HTML）已写入 / bulletin written: {path}")
+
     def history(self, key: str) -> None:
         table = Table(title=f"{self.title(key)}的处理经过")
         for header in ("#", "时间", "操作人", "操作", "状态变化", "理由"):
@@ -603,8 +626,9 @@ def _local(moment: datetime, engine: Engine) -> str:
     return moment.astimezone(engine.timezone).strftime("%m-%d %H:%M")
 
 
-def run_demo(db_path: str, console: Console) -> DemoResult:
-    """Run the demo campaign into a fresh SQLite file at ``db_path``, narrating to ``console``.
+def run_demo(db_path: str, console: Console, *, bulletin: str | Path | None = None) -> DemoResult:
+    """Run the demo campaign into a fresh SQLite file at ``db_path``, narrating to ``console``;
+    with ``bulletin``, end by writing the quarter's 考核排名通报 there (``.html`` or ``.xlsx``).
 
     Raises :class:`~campaignflow.errors.InvalidInput` (and touches nothing) if ``db_path`` holds a
     file that is not a campaignflow demo database.
@@ -622,6 +646,9 @@ def run_demo(db_path: str, console: Console) -> DemoResult:
         engine.migrate()
         demo = _Demo(engine, clock, console)
         demo.run()
-        return demo.summary()
+        result = demo.summary()
+        if bulletin is not None:
+            demo.bulletin(Path(bulletin))
+        return result
     finally:
         engine.close()

@@ -6,7 +6,9 @@ The tree::
     ├── InvalidInput (ValueError)        bad argument: wrong type, malformed hash, naive datetime …
     │   ├── InvalidEvidenceName          an evidence name that is not a sha256 (``..``, a path …)
     │   ├── UnitCycle                    a unit's parent would make the hierarchy loop
-    │   └── StructureFileError           a campaign or network file has bad rows (``.problems``)
+    │   ├── StructureFileError           a campaign or network file has bad rows (``.problems``)
+    │   └── LedgerError                  a ledger (台账) cannot be imported: ``.problems`` lists
+    │                                    every bad row and column at once; nothing was imported
     ├── DefinitionError                  a lifecycle / rule / configuration mistake (programmer error)
     ├── SchemaNotReady                   the database is not migrated to the library's schema
     ├── CheckpointInvalid                a history checkpoint file is malformed, forged or unsigned
@@ -56,6 +58,8 @@ __all__ = [
     "InvalidEvidenceName",
     "InvalidInput",
     "InvalidTransition",
+    "LedgerError",
+    "LedgerProblem",
     "Missing",
     "NotFound",
     "PermissionDenied",
@@ -154,6 +158,42 @@ class StructureFileError(InvalidInput):
             f"{path} has {len(self.problems)} problem(s), nothing was loaded: {en}",
             field=self.problems[0].field if self.problems else "",
             path=path,
+        )
+
+
+@attrs.frozen
+class LedgerProblem:
+    """One problem in a ledger: the sheet row number as the office sees it (1-based), the column's
+    header (or its letter), and what is wrong in Chinese and English."""
+
+    row: int
+    column: str
+    message_zh: str
+    message_en: str
+
+    def __str__(self) -> str:
+        return f"第 {self.row} 行「{self.column}」：{self.message_zh}"
+
+
+class LedgerError(InvalidInput):
+    """A ledger (台账) was refused as a whole: ``problems`` lists every bad row and column; nothing
+    was imported (the import is all or nothing)."""
+
+    code = "ledger_invalid"
+
+    def __init__(
+        self, problems: tuple[LedgerProblem, ...] | list[LedgerProblem], *, source: str = ""
+    ) -> None:
+        self.problems: tuple[LedgerProblem, ...] = tuple(problems)
+        zh = "；".join(str(p) for p in self.problems[:20])
+        en = "; ".join(f"row {p.row} {p.column}: {p.message_en}" for p in self.problems[:20])
+        more = len(self.problems) - 20
+        super().__init__(
+            f"台账 {source} 有 {len(self.problems)} 处错误，未导入任何内容：{zh}"
+            + (f" 等（另有 {more} 处）" if more > 0 else ""),
+            f"ledger {source} has {len(self.problems)} problem(s), nothing was imported: {en}"
+            + (f" (and {more} more)" if more > 0 else ""),
+            field="ledger",
         )
 
 

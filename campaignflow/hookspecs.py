@@ -26,6 +26,7 @@ hook                                      called                        a raise 
 ``campaignflow_task_kinds``               built                         the Engine constructor
 ``campaignflow_evidence_kinds``
 ``campaignflow_channels``
+``campaignflow_score_schemes``
 a returned ``Rule``'s ``check``           before every action it        :class:`PluginError`: the action
                                           applies to                    is refused, nothing written
 ``campaignflow_deadline_policy``          at ``assign`` without         :class:`PluginError`: the
@@ -52,6 +53,7 @@ from campaignflow.domain.deadlines import DeadlineRequest
 from campaignflow.domain.messages import Channel, Event, Notice
 from campaignflow.domain.rules import Rule
 from campaignflow.domain.schemas import KindSchema
+from campaignflow.domain.schemes import ScoreScheme
 
 __all__ = ["PROJECT", "hookimpl", "hookspec"]
 
@@ -146,5 +148,22 @@ def campaignflow_channels() -> Iterable[Channel]:
 
     Called once when the Engine is built. A channel's ``name`` is the key of a person's address on it
     in the contact directory; two plugins may not provide the same name. Not firstresult.
+    """
+    return ()
+
+
+# --- scores ---------------------------------------------------------------------------------------
+
+
+@hookspec
+def campaignflow_score_schemes() -> Iterable[ScoreScheme]:
+    """Score schemes (考核办法) this plugin offers, by name, next to the built-in examples.
+
+    Called once when the Engine is built. Return :class:`~campaignflow.ScoreScheme` values (build
+    them from data with :func:`~campaignflow.scheme_from_mapping`, or from parts of your own: any
+    object with a ``name`` and ``points(metrics, adjustments)`` returning a
+    :class:`~campaignflow.PartResult`). A name already taken (by a built-in scheme or another plugin)
+    is a :class:`~campaignflow.errors.PluginLoadError`. A part that raises while scoring fails
+    closed: the ranking is not produced (:class:`~campaignflow.errors.PluginError`). Not firstresult.
     """
     return ()

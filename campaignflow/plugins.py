@@ -23,6 +23,7 @@ from campaignflow.domain.deadlines import DeadlineRequest
 from campaignflow.domain.messages import Channel, Event, Notice, RateLimit
 from campaignflow.domain.rules import BUILTIN_RULES, CATALOGUE, Rule
 from campaignflow.domain.schemas import SCHEMA_CATALOGUE, KindSchema, schema_rules
+from campaignflow.domain.schemes import EXAMPLE_SCHEMES, ScoreScheme
 from campaignflow.errors import PluginError, PluginLoadError
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginHost", "plugin_name"]
@@ -99,6 +100,7 @@ class PluginHost:
         self.evidence_kinds = self._collect_kinds("campaignflow_evidence_kinds")
         self.schema_rules = schema_rules(self.task_kinds, self.evidence_kinds)
         self.channels: dict[str, Channel] = self._collect_channels()
+        self.score_schemes: dict[str, tuple[str, ScoreScheme]] = self._collect_schemes()
         self.notifiers: tuple[str, ...] = tuple(
             impl.plugin_name for impl in self.manager.hook.campaignflow_notifications.get_hookimpls()
         )
@@ -262,6 +264,26 @@ class PluginHost:
                     )
                 found[label] = channel
                 owner[label] = name
+        return found
+
+    def _collect_schemes(self) -> dict[str, tuple[str, ScoreScheme]]:
+        taken = {str(data["name"]) for data in EXAMPLE_SCHEMES}
+        found: dict[str, tuple[str, ScoreScheme]] = {}
+        for name, items in self._answers("campaignflow_score_schemes"):
+            for scheme in items:
+                if not isinstance(scheme, ScoreScheme):
+                    raise _broken(
+                        name,
+                        f"campaignflow_score_schemes 返回了 {type(scheme).__name__}，应为 ScoreScheme",
+                        f"campaignflow_score_schemes returned a {type(scheme).__name__}, not a ScoreScheme",
+                    )
+                if scheme.name in taken or scheme.name in found:
+                    raise _broken(
+                        name,
+                        f"评分办法 {scheme.name!r} 已存在",
+                        f"a score scheme named {scheme.name!r} already exists",
+                    )
+                found[scheme.name] = (name, scheme)
         return found
 
     def notices(self, plugin: str, event: Event) -> list[Notice]:

@@ -58,14 +58,22 @@ def test_demo_runs_through_every_path(in_tmp: Path) -> None:
     assert "2026-11-16" in out  # its deadline, as a local date
     assert "历史哈希链校验：12/12 个任务完整" in out
     assert "Traceback" not in out
+    # it ends with the quarter's bulletin, ranked and written out
+    assert "2026创卫 2026年第4季度考核排名通报" in out
+    assert "bulletin written: campaignflow-demo-bulletin.html" in out
+    page = (in_tmp / "campaignflow-demo-bulletin.html").read_text(encoding="utf-8")
+    assert "2026创卫 2026年第4季度考核排名通报" in page
+    assert page.count("<svg") == 2
 
 
 def test_demo_output_is_identical_across_runs(in_tmp: Path) -> None:
     runner = CliRunner()
     first = _run(runner, "demo", "--db", "again.db")
+    page = (in_tmp / "campaignflow-demo-bulletin.html").read_bytes()
     second = _run(runner, "demo", "--db", "again.db")  # recreates the file
     assert first[0] == second[0] == 0
     assert first == second
+    assert (in_tmp / "campaignflow-demo-bulletin.html").read_bytes() == page  # the bulletin too
 
 
 def test_run_demo_is_deterministic_and_counts_states(tmp_path: Path) -> None:
@@ -166,7 +174,7 @@ def test_campaignflow_error_exits_non_zero_without_traceback(
 ) -> None:
     from campaignflow.domain.rules import missing
 
-    def refuse(db_path: str, console: Console) -> None:
+    def refuse(db_path: str, console: Console, **_options: object) -> None:
         raise RuleViolation([missing("fixed_leader", "leader"), missing("fixed_schedule", "due")])
 
     monkeypatch.setattr(cli, "run_demo", refuse)

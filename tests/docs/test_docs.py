@@ -108,7 +108,7 @@ def test_the_role_table_is_the_permissions() -> None:
 
 def test_the_demo_excerpts_are_what_the_demo_prints(tmp_path: Path) -> None:
     buffer = io.StringIO()
-    run_demo(str(tmp_path / "demo.db"), Console(file=buffer, width=100))
+    run_demo(str(tmp_path / "demo.db"), Console(file=buffer, width=100), bulletin=tmp_path / "b.html")
     printed = "\n".join(line.rstrip() for line in buffer.getvalue().splitlines())
     excerpts = blocks(DOCS / "cli.md", "text")
     assert excerpts

@@ -25,7 +25,7 @@ scenarios(".")
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 
-POLICY_AREAS = {"lifecycle", "permission", "dossier", "escalation"}
+POLICY_AREAS = {"lifecycle", "permission", "dossier", "escalation", "scoring"}
 """``@rule:`` tags that name a policy area rather than a catalogue code."""
 
 
