@@ -21,6 +21,10 @@ from campaignflow.domain.deadlines import DeadlineTable as DeadlineTable
 from campaignflow.domain.escalation import Escalation as Escalation
 from campaignflow.domain.escalation import EscalationLadder as EscalationLadder
 from campaignflow.domain.escalation import EscalationStep as EscalationStep
+from campaignflow.domain.joint import JointWork as JointWork
+from campaignflow.domain.joint import Verdict as Verdict
+from campaignflow.domain.joint import Verification as Verification
+from campaignflow.domain.joint import VerificationMode as VerificationMode
 from campaignflow.domain.lifecycle import Lifecycle as Lifecycle
 from campaignflow.domain.lifecycle import TransitionSpec as TransitionSpec
 from campaignflow.domain.messages import Channel as Channel
@@ -119,6 +123,7 @@ __all__ = [
     "InvalidEvidenceName",
     "InvalidInput",
     "InvalidTransition",
+    "JointWork",
     "KindSchema",
     "Lifecycle",
     "Limit",
@@ -150,6 +155,9 @@ __all__ = [
     "Template",
     "TransitionSpec",
     "Unit",
+    "Verdict",
+    "Verification",
+    "VerificationMode",
     "WorkCalendar",
     "china_calendar",
     "hookimpl",

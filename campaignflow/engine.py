@@ -32,6 +32,7 @@ from campaignflow.domain.contacts import Contact
 from campaignflow.domain.deadlines import DeadlinePolicy, DeadlineRequest
 from campaignflow.domain.escalation import EscalationLadder, default_ladder
 from campaignflow.domain.history import GENESIS, entry_hash
+from campaignflow.domain.joint import Verification, joint_rules, unit_ids
 from campaignflow.domain.labels import TRIGGER_ZH
 from campaignflow.domain.lifecycle import NEW, Lifecycle, default_lifecycle
 from campaignflow.domain.model import (
@@ -67,6 +68,7 @@ from campaignflow.errors import (
     RuleViolation,
     SchemaNotReady,
 )
+from campaignflow.jointwork import JointActions, joint_request
 from campaignflow.plugins import PluginHost
 from campaignflow.recurring import RecurringActions
 from campaignflow.store import audit as auditing
@@ -75,6 +77,7 @@ from campaignflow.store import schema
 from campaignflow.store.audit import Checkpoint
 from campaignflow.store.escalations import EscalationStore
 from campaignflow.store.evidence import EvidenceStore, evidence_status
+from campaignflow.store.jointstore import JointStore
 from campaignflow.store.outbox import OutboxEntry, OutboxStore
 from campaignflow.store.repository import Repository
 from campaignflow.store.tables import build_tables
@@ -152,7 +155,7 @@ def _actor(value: object) -> Actor:
     return actor
 
 
-class Engine(ClockActions, RecurringActions):
+class Engine(ClockActions, RecurringActions, JointActions):
     """The campaign task engine. One per database and policy; safe to share between threads.
 
     ``database`` is a URL (``"sqlite:///campaign.db"``, ``"postgresql://…"``) or a SQLAlchemy
@@ -200,7 +203,8 @@ class Engine(ClockActions, RecurringActions):
         # broken plugin fails now with PluginLoadError, not at the first transition.
         self.plugins = PluginHost(plugins, load_entry_points=load_entry_points, triggers=self._all_triggers())
         self.rules: RuleSet = default_rules(
-            self._all_triggers(), (*rules, *self.plugins.rules, *self.plugins.schema_rules)
+            self._all_triggers(),
+            (*joint_rules(self._all_triggers()), *rules, *self.plugins.rules, *self.plugins.schema_rules),
         )
         self.policy_fingerprint = self._fingerprint()
         self._id_lock = threading.Lock()
@@ -263,6 +267,7 @@ class Engine(ClockActions, RecurringActions):
         self.max_extensions = max_extensions
         self.suspension_pauses_clock = bool(pauses)
         self._escalations = EscalationStore(self.tables, self.timezone)
+        self._joint = JointStore(self.tables.joint, self.timezone)
 
     # --- set-up ---------------------------------------------------------------------------------
 
@@ -530,10 +535,11 @@ class Engine(ClockActions, RecurringActions):
         """The triggers ``actor`` may fire on the task in its current state (paths × roles; the
         四有四定 rules are checked when the action is attempted, against its payload)."""
         task = self.get(task_id, connection=connection)
+        support = self.joint_work(task_id, connection=connection).support_units
         return frozenset(
             trigger
             for trigger in self.lifecycle.triggers_from(task.state.value)
-            if permission_problem(trigger, _actor(actor), task.unit) is None
+            if permission_problem(trigger, _actor(actor), task.unit, support) is None
         )
 
     # --- the actions ----------------------------------------------------------------------------
@@ -573,6 +579,9 @@ class Engine(ClockActions, RecurringActions):
         source: TaskSource | str = TaskSource.OFFICE,
         site: str | None = None,
         grid: str | None = None,
+        support_units: Sequence[str] = (),
+        verification: Verification | None = None,
+        require_support_parts: bool = True,
         _recurrence: Mapping[str, str] | None = None,
     ) -> Task:
         """交办: create a task under 四有四定 (定任务, 定部门, 定领导, 定进度).
@@ -587,6 +596,11 @@ class Engine(ClockActions, RecurringActions):
 
         ``source`` says who raised the problem (a :class:`TaskSource`, 任务来源; scoring may weigh
         it); ``site`` (点位) and ``grid`` (网格) say where it is.
+
+        Joint work (docs/joint-work.md): ``support_units`` (配合单位) beside the lead unit ``unit``,
+        each to supply its part of the evidence before the self-check (unless
+        ``require_support_parts=False``); ``verification`` (e.g. ``Verification.all_of(...)``, 会签)
+        when several verifiers must judge the task.
         """
         actor = _actor(by)
         source_, site_, grid_ = _source(source), _place(site, "site", 128), _place(grid, "grid", 64)
@@ -611,6 +625,7 @@ class Engine(ClockActions, RecurringActions):
                 "external_ref 不能为空白", "external_ref must not be blank", field="external_ref"
             )
         attrs_ = freeze_mapping(attributes)
+        joint_ = joint_request(support_units, verification, require_support_parts)
         now = self.clock.now()
         deadline, basis = self._deadline(
             due,
@@ -660,6 +675,7 @@ class Engine(ClockActions, RecurringActions):
                 deadline=deadline,
                 kind=kind_,
                 attributes=attrs_,
+                joint=self._joint_request(conn, (unit_ or "").strip(), joint_),
             )
             self._check_rules(context, task_id=None, state=None, actor=actor)
             assert registered is not None
@@ -707,9 +723,9 @@ class Engine(ClockActions, RecurringActions):
                 **({"source": source_.value} if source_ is not TaskSource.OFFICE else {}),
                 **({"site": site_} if site_ is not None else {}),
                 **({"grid": grid_} if grid_ is not None else {}),
+                **self._joint_payload(joint_),
+                **({"deadline_basis": basis} if basis is not None else {}),
             }
-            if basis is not None:
-                payload["deadline_basis"] = basis
             stored, entry = self._step(
                 task,
                 actor=actor,
@@ -730,6 +746,7 @@ class Engine(ClockActions, RecurringActions):
                     raise
                 return self._same_assignment(conn, winner, requested)
             self._write_effects(conn, stored, entry, previous_unit=None)
+            self._save_joint(conn, stored, None, context.joint, now)
         return stored
 
     @contextlib.contextmanager
@@ -923,8 +940,11 @@ class Engine(ClockActions, RecurringActions):
         reason: str,
         leader: str | None = None,
         connection: object | None = None,
+        support_units: Sequence[str] | None = None,
     ) -> Task:
-        """改派: the office moves an assigned task to another unit (定部门, 定领导 again; reason)."""
+        """改派: the office moves an assigned task to another unit (定部门, 定领导 again; reason).
+        ``support_units`` replaces the task's support units (配合单位); None keeps them."""
+        support_ = unit_ids(support_units, "support_units") if support_units is not None else None
         unit_ = _text(unit, "unit", optional=True)
         leader_ = _text(leader, "leader", optional=True)
         reason_ = _text(reason, "reason", optional=True)
@@ -932,7 +952,8 @@ class Engine(ClockActions, RecurringActions):
         def lookup(conn: sa.Connection) -> dict[str, Any]:
             found = self._repo.unit(conn, unit_.strip()) if unit_ and unit_.strip() else None
             chosen = leader_ if leader_ is not None else (found.leader if found else None)
-            return {"unit_id": unit_, "unit": found, "leader": chosen, "reason": reason_}
+            request = {"support_units": support_} if support_ is not None else {}
+            return {"unit_id": unit_, "unit": found, "leader": chosen, "reason": reason_, **request}
 
         def change(task: Task, checked: Mapping[str, Any]) -> dict[str, Any]:
             # Only reached once 定部门 and 定领导 passed: unit and leader are known and named.
@@ -992,7 +1013,8 @@ class Engine(ClockActions, RecurringActions):
             task = self._repo.load(conn, task_id)
             if task is None:
                 raise NotFound("task", task_id)
-            problem = permission_problem(trigger, actor, task.unit)
+            work = self._joint_work(conn, trigger, task)
+            problem = permission_problem(trigger, actor, task.unit, work.support_units if work else ())
             if problem:
                 raise PermissionDenied(
                     *problem, task_id=task.id, state=task.state.value, trigger=trigger, actor=actor.id
@@ -1008,7 +1030,10 @@ class Engine(ClockActions, RecurringActions):
                     actor=actor.id,
                 )
             extra = context(conn) if callable(context) else context
-            rule_context = ActionContext(trigger=trigger, now=now, timezone=self.timezone, task=task, **extra)
+            joint, extra = self._joint_context(conn, trigger, task, work, extra)
+            rule_context = ActionContext(
+                trigger=trigger, now=now, timezone=self.timezone, task=task, joint=joint, **extra
+            )
             self._check_rules(rule_context, task_id=task.id, state=task.state.value, actor=actor)
             changed = attrs.evolve(task, state=TaskState(dest), updated_at=now, **change(task, extra))
             body = payload_of(task, changed) if payload_of else (payload or {})
@@ -1034,6 +1059,7 @@ class Engine(ClockActions, RecurringActions):
             self._write_effects(
                 conn, stored, entry, previous_unit=task.unit if task.unit != stored.unit else None
             )
+            self._save_joint(conn, stored, work, joint, now)
             if after is not None:
                 after(conn, stored)
         return stored

@@ -19,6 +19,7 @@ import pluggy
 from campaignflow import hookspecs
 from campaignflow.domain.calendar import Limit
 from campaignflow.domain.deadlines import DeadlineRequest
+from campaignflow.domain.joint import JOINT_CATALOGUE, JOINT_RULES
 from campaignflow.domain.messages import Channel, Event, Notice, RateLimit
 from campaignflow.domain.rules import BUILTIN_RULES, CATALOGUE, Rule
 from campaignflow.domain.schemas import SCHEMA_CATALOGUE, KindSchema, schema_rules
@@ -177,8 +178,8 @@ class PluginHost:
             yield name, items
 
     def _collect_rules(self, triggers: frozenset[str]) -> tuple[Rule, ...]:
-        taken_names = {rule.name for rule in BUILTIN_RULES}
-        taken_codes = set(CATALOGUE) | set(SCHEMA_CATALOGUE)
+        taken_names = {rule.name for rule in (*BUILTIN_RULES, *JOINT_RULES)}
+        taken_codes = set(CATALOGUE) | set(SCHEMA_CATALOGUE) | set(JOINT_CATALOGUE)
         found: list[Rule] = []
         for name, items in self._answers("campaignflow_rules", triggers=triggers):
             for rule in items:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import attrs
 import sqlalchemy as sa
 
+from campaignflow.store.jointstore import JointTables, build_joint_tables
 from campaignflow.store.types import JSONType, UTCDateTime
 
 __all__ = ["ACTIVE_STATES", "ESCALATING_STATES", "Tables", "build_tables"]
@@ -35,6 +36,7 @@ class Tables:
     escalations: sa.Table
     prefix: str
     schema: str | None
+    joint: JointTables  # joint work and policy versions (revision 0007, store/jointstore.py)
 
     @property
     def version_table(self) -> str:
@@ -200,4 +202,5 @@ def build_tables(prefix: str = "cf_", schema: str | None = None) -> Tables:
         # Exactly once per step and deadline, however many sweepers run: the database says so.
         sa.UniqueConstraint("task_id", "deadline", "level", name=f"{p}uq_escalations_step"),
     )
-    return Tables(md, units, tasks, history, outbox, contacts, escalations, prefix, schema)
+    joint = build_joint_tables(md, p)
+    return Tables(md, units, tasks, history, outbox, contacts, escalations, prefix, schema, joint)

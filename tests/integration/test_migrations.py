@@ -25,7 +25,18 @@ from campaignflow.store.schema import HEAD
 from campaignflow.store.tables import build_tables
 from campaignflow.testing import DEMO_NOW, actors, assign_sample, seed_units
 
-TABLES = ("units", "tasks", "history", "outbox", "contacts", "escalations")
+TABLES = (
+    "units",
+    "tasks",
+    "history",
+    "outbox",
+    "contacts",
+    "escalations",
+    "joint_tasks",
+    "verdicts",
+    "policies",
+    "campaign_policies",
+)
 
 
 def _unquote(default: Any) -> str | None:

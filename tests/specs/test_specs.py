@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from pytest_bdd import scenarios
 
+from campaignflow.domain.joint import JOINT_CATALOGUE
 from campaignflow.domain.rules import CATALOGUE
 from campaignflow.domain.schemas import SCHEMA_CATALOGUE
 from campaignflow.testing import steps
@@ -36,12 +37,13 @@ def test_the_specs_are_there() -> None:
 
 
 def test_every_rule_code_has_a_scenario() -> None:
-    missing = uncovered({**CATALOGUE, **SCHEMA_CATALOGUE}, [SPECS])
+    missing = uncovered({**CATALOGUE, **SCHEMA_CATALOGUE, **JOINT_CATALOGUE}, [SPECS])
     assert missing == [], f"这些规则代码还没有场景 / rule codes without a scenario: {missing}"
 
 
 def test_every_rule_tag_names_a_known_code() -> None:
-    assert unknown_rules(set(CATALOGUE) | set(SCHEMA_CATALOGUE) | POLICY_AREAS, [SPECS]) == {}
+    known = set(CATALOGUE) | set(SCHEMA_CATALOGUE) | set(JOINT_CATALOGUE) | POLICY_AREAS
+    assert unknown_rules(known, [SPECS]) == {}
 
 
 def test_every_scenario_is_tagged_with_what_it_covers() -> None:
