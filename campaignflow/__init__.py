@@ -44,6 +44,8 @@ from campaignflow.domain.model import Task as Task
 from campaignflow.domain.model import TaskSource as TaskSource
 from campaignflow.domain.model import TaskState as TaskState
 from campaignflow.domain.model import Unit as Unit
+from campaignflow.domain.policies import Policy as Policy
+from campaignflow.domain.policies import RuleSetVersion as RuleSetVersion
 from campaignflow.domain.roles import Actor as Actor
 from campaignflow.domain.roles import Role as Role
 from campaignflow.domain.rules import ActionContext as ActionContext
@@ -70,9 +72,12 @@ from campaignflow.errors import NotFound as NotFound
 from campaignflow.errors import PermissionDenied as PermissionDenied
 from campaignflow.errors import PluginError as PluginError
 from campaignflow.errors import PluginLoadError as PluginLoadError
+from campaignflow.errors import PolicyUnavailable as PolicyUnavailable
 from campaignflow.errors import RuleViolation as RuleViolation
 from campaignflow.errors import SchemaNotReady as SchemaNotReady
 from campaignflow.hookspecs import hookimpl as hookimpl
+from campaignflow.policyversions import MigrationReport as MigrationReport
+from campaignflow.policyversions import TaskMigration as TaskMigration
 from campaignflow.recurring import RecurrenceReport as RecurrenceReport
 from campaignflow.recurring import RecurringDuty as RecurringDuty
 from campaignflow.store.audit import Checkpoint as Checkpoint
@@ -129,6 +134,7 @@ __all__ = [
     "Limit",
     "LocalEvidenceStore",
     "Message",
+    "MigrationReport",
     "Missing",
     "NotFound",
     "Notice",
@@ -140,16 +146,20 @@ __all__ = [
     "PlanStep",
     "PluginError",
     "PluginLoadError",
+    "Policy",
+    "PolicyUnavailable",
     "RateLimit",
     "RecurrenceReport",
     "RecurringDuty",
     "Role",
     "Rule",
+    "RuleSetVersion",
     "RuleViolation",
     "SchemaNotReady",
     "SweepReport",
     "SystemClock",
     "Task",
+    "TaskMigration",
     "TaskSource",
     "TaskState",
     "Template",

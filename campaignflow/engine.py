@@ -8,7 +8,6 @@ A refused action raises before anything is written. A lost version race raises
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import threading
 import typing
@@ -48,7 +47,7 @@ from campaignflow.domain.model import (
     freeze_mapping,
 )
 from campaignflow.domain.roles import PERMISSIONS, Actor, permission_problem
-from campaignflow.domain.rules import ActionContext, Rule, RuleSet, default_rules, dossier_files
+from campaignflow.domain.rules import ActionContext, Rule, RuleSet, dossier_files
 from campaignflow.domain.serial import (
     deployment_to_json,
     dt_from_json,
@@ -70,6 +69,7 @@ from campaignflow.errors import (
 )
 from campaignflow.jointwork import JointActions, joint_request
 from campaignflow.plugins import PluginHost
+from campaignflow.policyversions import PolicyVersions
 from campaignflow.recurring import RecurringActions
 from campaignflow.store import audit as auditing
 from campaignflow.store import database as connecting
@@ -155,7 +155,7 @@ def _actor(value: object) -> Actor:
     return actor
 
 
-class Engine(ClockActions, RecurringActions, JointActions):
+class Engine(ClockActions, RecurringActions, JointActions, PolicyVersions):
     """The campaign task engine. One per database and policy; safe to share between threads.
 
     ``database`` is a URL (``"sqlite:///campaign.db"``, ``"postgresql://…"``) or a SQLAlchemy
@@ -202,11 +202,11 @@ class Engine(ClockActions, RecurringActions, JointActions):
         # Plugins (explicit, then the "campaignflow" entry points) are loaded and checked here: a
         # broken plugin fails now with PluginLoadError, not at the first transition.
         self.plugins = PluginHost(plugins, load_entry_points=load_entry_points, triggers=self._all_triggers())
-        self.rules: RuleSet = default_rules(
-            self._all_triggers(),
-            (*joint_rules(self._all_triggers()), *rules, *self.plugins.rules, *self.plugins.schema_rules),
+        # The rules: built-in, joint, the host's, plugins' (then the newest of each versioned rule
+        # set); the policy they make up and its fingerprint (campaignflow.policyversions).
+        self._setup_policies(
+            (*joint_rules(self._all_triggers()), *rules, *self.plugins.rules, *self.plugins.schema_rules)
         )
-        self.policy_fingerprint = self._fingerprint()
         self._id_lock = threading.Lock()
         self._last_id = 0
         self._auto_migrate = migrate if migrate is not None else self._sa.dialect.name == "sqlite"
@@ -293,10 +293,6 @@ class Engine(ClockActions, RecurringActions, JointActions):
     def _all_triggers(self) -> frozenset[str]:
         return frozenset(trigger for _src, trigger, _dest in self.lifecycle.edges())
 
-    def _fingerprint(self) -> str:
-        names = ",".join(f"{r.name}:{sorted(r.codes)}:{sorted(r.triggers)}" for r in self.rules.rules)
-        return hashlib.sha256(f"{self.lifecycle.fingerprint}|{names}".encode()).hexdigest()[:16]
-
     def _new_id(self, now: datetime) -> str:
         """A UUIDv7 strictly greater than the last this engine made: tasks created in the same
         millisecond (a bulk import, a fixed clock) still page in creation order."""
@@ -364,9 +360,11 @@ class Engine(ClockActions, RecurringActions, JointActions):
         if connection is not None:
             conn = connecting.host_connection(connection)
             self._ready(conn)
+            self._store_own_policy(conn)
             yield conn
             return
         self._ready()
+        self._store_own_policy()
         with self._sa.begin() as conn:
             yield conn
 
@@ -662,6 +660,7 @@ class Engine(ClockActions, RecurringActions, JointActions):
             registered = self._repo.unit(conn, unit_.strip()) if unit_ and unit_.strip() else None
             if leader_ is None and registered is not None:
                 leader_ = registered.leader
+            fingerprint, policy_rules = self._campaign_policy(conn, campaign_)
             context = ActionContext(
                 trigger="assign",
                 now=now,
@@ -677,10 +676,9 @@ class Engine(ClockActions, RecurringActions, JointActions):
                 attributes=attrs_,
                 joint=self._joint_request(conn, (unit_ or "").strip(), joint_),
             )
-            self._check_rules(context, task_id=None, state=None, actor=actor)
-            assert registered is not None
-            assert deadline is not None
-            assert leader_ is not None
+            self._check_rules(context, task_id=None, state=None, actor=actor, rules=policy_rules)
+            if registered is None or deadline is None or leader_ is None:  # pragma: no cover
+                raise AssertionError("定部门, 定进度 and 定领导 passed: unit, deadline and leader are known")
             task = Task(
                 id=self._new_id(now),
                 campaign=campaign_,
@@ -697,7 +695,7 @@ class Engine(ClockActions, RecurringActions, JointActions):
                 rework_count=0,
                 external_ref=ref,
                 attributes=attrs_,
-                policy_fingerprint=self.policy_fingerprint,
+                policy_fingerprint=fingerprint,
                 office_unit=actor.unit,
                 created_at=now,
                 updated_at=now,
@@ -1034,7 +1032,13 @@ class Engine(ClockActions, RecurringActions, JointActions):
             rule_context = ActionContext(
                 trigger=trigger, now=now, timezone=self.timezone, task=task, joint=joint, **extra
             )
-            self._check_rules(rule_context, task_id=task.id, state=task.state.value, actor=actor)
+            self._check_rules(
+                rule_context,
+                task_id=task.id,
+                state=task.state.value,
+                actor=actor,
+                rules=self._rules_for(conn, task),
+            )
             changed = attrs.evolve(task, state=TaskState(dest), updated_at=now, **change(task, extra))
             body = payload_of(task, changed) if payload_of else (payload or {})
             stored, entry = self._step(
@@ -1065,10 +1069,16 @@ class Engine(ClockActions, RecurringActions, JointActions):
         return stored
 
     def _check_rules(
-        self, context: ActionContext, *, task_id: str | None, state: str | None, actor: Actor
+        self,
+        context: ActionContext,
+        *,
+        task_id: str | None,
+        state: str | None,
+        actor: Actor,
+        rules: RuleSet | None = None,
     ) -> None:
         try:
-            found = self.rules.evaluate(context)
+            found = (rules if rules is not None else self.rules).evaluate(context)
         except PluginError as fault:
             raise PluginError(
                 fault.message_zh,

@@ -21,6 +21,7 @@ The tree::
         ├── InvalidTransition            no such path from the task's current state
         ├── ConflictError                another action changed the task first (lost version race),
         │                                or an ``external_ref`` was reused with different content
+        ├── PolicyUnavailable            the task's policy names a rule set version not installed
         └── PluginError                  a plugin's rule raised (fails closed); ``.plugin`` names it
             └── PluginLoadError          (also a DefinitionError) a plugin is broken: raised when the
                                          Engine is built, never at the first transition
@@ -55,6 +56,7 @@ __all__ = [
     "PermissionDenied",
     "PluginError",
     "PluginLoadError",
+    "PolicyUnavailable",
     "RuleViolation",
     "SchemaNotReady",
 ]
@@ -265,6 +267,14 @@ class ConflictError(ActionRefused):
     """Another action changed the task first (optimistic-lock race), or an idempotency key clashed."""
 
     code = "conflict"
+
+
+class PolicyUnavailable(ActionRefused):
+    """A task's (or a campaign's) policy names a versioned rule set that is not installed, or a
+    policy fingerprint nobody recorded: the task cannot be judged by the rules it was created
+    under. Install that version again, or move the task with ``engine.migrate_tasks``."""
+
+    code = "policy_unavailable"
 
 
 class PluginError(ActionRefused):

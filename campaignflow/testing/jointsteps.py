@@ -14,11 +14,19 @@ The vocabulary (``[…]`` optional)::
                ，理由为“…” / 未说明理由 / 未附检查记录 / 附“芳草堤社区”的检查记录   a fail its reason
     那么     任务的配合单位为“城关街道办事处”、“芳草堤社区”
     那么     本轮已有 2 份验收意见 / 佐证材料依次来自“城关街道办事处”、“市城管局”
+
+    假如/当  插件“环卫”提供规则集“公厕保洁”的第 1 版和第 2 版     :data:`SPEC_RULE_SETS`: v1 wants one
+               photo at the self-check, v2 two (code ``toilet_photos``)
+    假如/当  创建办“市创卫办”将创建活动“2026创卫”锁定在规则集“公厕保洁”第 1 版
+    假如/当  创建办“市创卫办”将创建活动“2026创卫”的在办任务迁移到规则集“公厕保洁”第 2 版[，仅预演]
+    那么     迁移报告列出 2 项任务，其中 1 项按新规则不合格[，均未迁移 / ，全部已迁移]
+    那么     任务按规则集“公厕保洁”第 1 版检查
 """
 
 from __future__ import annotations
 
 import re
+import types
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +34,12 @@ import attrs
 
 from campaignflow.domain.joint import Verification
 from campaignflow.domain.model import TaskState
+from campaignflow.domain.policies import RuleSetVersion
 from campaignflow.domain.roles import Actor, Role
+from campaignflow.domain.rules import ActionContext, Rule
+from campaignflow.engine import Engine
+from campaignflow.errors import Missing
+from campaignflow.policyversions import MigrationReport
 from campaignflow.testing.speccontext import (
     SpecContext,
     StepError,
@@ -35,7 +48,7 @@ from campaignflow.testing.speccontext import (
     split_clauses,
     state_of,
 )
-from campaignflow.testing.steps import _ACTOR, _CLAUSES, _action, _check, _unknown
+from campaignflow.testing.steps import _ACTOR, _CLAUSES, _action, _check, _setup, _unknown
 
 _NAMES = re.compile(r"“([^”]+)”")
 _JOINT_CLAUSES = "配合单位为“…”、“…”、验收方式为会签/或签/n/m 人验收：“…”、不要求配合单位提交佐证"
@@ -162,6 +175,108 @@ def evidence_units_are(cf_context: SpecContext, *, names: str) -> None:
     assert actual == expected, f"佐证材料应依次来自 {expected}，实际为 {actual}"
 
 
+# --- policy versions --------------------------------------------------------------------------
+
+SPEC_RULE_CODES: dict[str, tuple[str, str, str]] = {
+    "toilet_photos": (
+        "公厕保洁",
+        "自查须附足够的公厕保洁照片",
+        "the self-check needs enough photos of the toilet",
+    ),
+}
+"""The codes of the sample versioned rule set the policy-version scenarios install."""
+
+
+def _photos(at_least: int) -> Rule:
+    rule, zh, en = SPEC_RULE_CODES["toilet_photos"]
+
+    def check(ctx: ActionContext) -> list[Missing]:
+        if len(ctx.evidence) >= at_least:
+            return []
+        return [Missing("toilet_photos", rule, f"{zh}（至少 {at_least} 张）", f"{en} (at least {at_least})")]
+
+    return Rule(rule, frozenset({"submit_self_check"}), check, frozenset({"toilet_photos"}))
+
+
+def spec_rule_sets(set_id: str) -> list[RuleSetVersion]:
+    """Version 1 wants one photo at the self-check, version 2 two."""
+    return [RuleSetVersion(set_id, 1, [_photos(1)]), RuleSetVersion(set_id, 2, [_photos(2)])]
+
+
+@_setup(r"插件“(?P<plugin>[^”]+)”提供规则集“(?P<set_id>[^”]+)”的第 ?1 ?版和第 ?2 ?版")
+def plugin_rule_sets(cf_context: SpecContext, *, plugin: str, set_id: str) -> None:
+    hook = types.SimpleNamespace(name=plugin, campaignflow_rule_sets=lambda: spec_rule_sets(set_id))
+    old = cf_context.engine  # the new engine shares its connection pool; the fixture disposes it
+    cf_context.engine = Engine(
+        old.sqlalchemy_engine, clock=old.clock, timezone=old.timezone, load_entry_points=False, plugins=[hook]
+    )
+
+
+@_action(_ACTOR + r"将创建活动“(?P<campaign>[^”]+)”锁定在规则集“(?P<set_id>[^”]+)”第 ?(?P<version>\d+) ?版")
+def pin(
+    cf_context: SpecContext,
+    *,
+    role: str | None,
+    who: str | None,
+    system: str | None,
+    campaign: str,
+    set_id: str,
+    version: str,
+) -> None:
+    actor = cf_context.actor(role, who, system)
+    cf_context.engine.pin_policy(campaign, by=actor, rule_sets={set_id: int(version)})
+
+
+@_action(
+    _ACTOR
+    + r"将创建活动“(?P<campaign>[^”]+)”的在办任务迁移到规则集“(?P<set_id>[^”]+)”第 ?(?P<version>\d+) ?版"
+    + _CLAUSES
+)
+def migrate(
+    cf_context: SpecContext,
+    *,
+    role: str | None,
+    who: str | None,
+    system: str | None,
+    campaign: str,
+    set_id: str,
+    version: str,
+    clauses: str,
+) -> None:
+    dry_run = False
+    for clause in split_clauses(clauses):
+        if clause != "仅预演":
+            raise _unknown(clause, "迁移到规则集", "仅预演")
+        dry_run = True
+    actor = cf_context.actor(role, who, system)
+    cf_context.migration = cf_context.engine.migrate_tasks(
+        campaign, to={set_id: int(version)}, by=actor, dry_run=dry_run
+    )
+
+
+@_check(r"迁移报告列出 ?(?P<count>\d+) ?项任务，其中 ?(?P<failing>\d+) ?项按新规则不合格" + _CLAUSES)
+def migration_report(cf_context: SpecContext, *, count: str, failing: str, clauses: str) -> None:
+    report: MigrationReport | None = cf_context.migration
+    if report is None:
+        raise StepError("还没有迁移报告：先写“…迁移到规则集…”")
+    assert len(report.tasks) == int(count), f"迁移报告应列出 {count} 项任务，实际为 {len(report.tasks)}"
+    assert len(report.failing) == int(failing), f"应有 {failing} 项不合格，实际为 {len(report.failing)}"
+    for clause in split_clauses(clauses):
+        if clause == "均未迁移":
+            assert report.moved == (), f"不应迁移任何任务，实际迁移了 {report.moved}"
+        elif clause == "全部已迁移":
+            assert len(report.moved) == len(report.tasks), f"应全部迁移，实际迁移了 {len(report.moved)} 项"
+        else:
+            raise _unknown(clause, "迁移报告列出…", "均未迁移、全部已迁移")
+
+
+@_check(r"任务按规则集“(?P<set_id>[^”]+)”第 ?(?P<version>\d+) ?版检查")
+def judged_by(cf_context: SpecContext, *, set_id: str, version: str) -> None:
+    policy = cf_context.engine.policy(cf_context.task.policy_fingerprint)
+    actual = policy.rule_sets.get(set_id)
+    assert actual == int(version), f"任务应按第 {version} 版检查，实际为第 {actual} 版"
+
+
 __all__ = [  # computed like steps.__all__: pytest-bdd spells the step fixtures' names
     name for name in sorted(globals()) if name.startswith("pytestbdd_")
-]
+] + ["SPEC_RULE_CODES", "spec_rule_sets"]

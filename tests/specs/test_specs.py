@@ -20,13 +20,14 @@ from campaignflow.domain.joint import JOINT_CATALOGUE
 from campaignflow.domain.rules import CATALOGUE
 from campaignflow.domain.schemas import SCHEMA_CATALOGUE
 from campaignflow.testing import steps
+from campaignflow.testing.jointsteps import SPEC_RULE_CODES
 from campaignflow.testing.traceability import rule_coverage, scenarios_in, uncovered, unknown_rules
 
 scenarios(".")
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 
-POLICY_AREAS = {"lifecycle", "permission", "dossier", "escalation"}
+POLICY_AREAS = {"lifecycle", "permission", "dossier", "escalation", "policy"}
 """``@rule:`` tags that name a policy area rather than a catalogue code."""
 
 
@@ -42,7 +43,9 @@ def test_every_rule_code_has_a_scenario() -> None:
 
 
 def test_every_rule_tag_names_a_known_code() -> None:
-    known = set(CATALOGUE) | set(SCHEMA_CATALOGUE) | set(JOINT_CATALOGUE) | POLICY_AREAS
+    known = (
+        set(CATALOGUE) | set(SCHEMA_CATALOGUE) | set(JOINT_CATALOGUE) | set(SPEC_RULE_CODES) | POLICY_AREAS
+    )
     assert unknown_rules(known, [SPECS]) == {}
 
 
