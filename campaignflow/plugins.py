@@ -105,7 +105,10 @@ class PluginHost:
         self.rule_sets: dict[str, dict[int, RuleSetVersion]] = self._collect_rule_sets(triggers)
         self.task_kinds = self._collect_kinds("campaignflow_task_kinds")
         self.evidence_kinds = self._collect_kinds("campaignflow_evidence_kinds")
-        self.schema_rules = schema_rules(self.task_kinds, self.evidence_kinds)
+        self.schema_rules = tuple(  # limited to the lifecycle's triggers (a host's may lack add_evidence)
+            attrs.evolve(rule, triggers=rule.triggers & triggers)
+            for rule in schema_rules(self.task_kinds, self.evidence_kinds)
+        )
         self.channels: dict[str, Channel] = self._collect_channels()
         self.notifiers: tuple[str, ...] = tuple(
             impl.plugin_name for impl in self.manager.hook.campaignflow_notifications.get_hookimpls()

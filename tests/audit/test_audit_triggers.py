@@ -54,10 +54,11 @@ def test_each_prefix_has_its_own_triggers(two: tuple[Engine, Engine]) -> None:
     with a.sqlalchemy_engine.begin() as conn:  # take a_ down past 0004: its triggers go …
         command.downgrade(_config(conn, a), "0003")
     _update(a, ta)
-    assert a.verify_history(ta) == 1
     with pytest.raises(sa.exc.IntegrityError, match="append-only"):  # … b_'s stay
         _update(b, tb)
     with a.sqlalchemy_engine.begin() as conn:
         command.upgrade(_config(conn, a), "head")
+    # Read back at head: below 0005 the task row lacks columns the engine reads.
+    assert a.verify_history(ta) == 1
     with pytest.raises(sa.exc.IntegrityError, match="append-only"):
         _update(a, ta)
