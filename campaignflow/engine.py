@@ -360,7 +360,6 @@ class Engine(ClockActions, RecurringActions, JointActions, PolicyVersions):
         if connection is not None:
             conn = connecting.host_connection(connection)
             self._ready(conn)
-            self._store_own_policy(conn)
             yield conn
             return
         self._ready()
@@ -660,7 +659,7 @@ class Engine(ClockActions, RecurringActions, JointActions, PolicyVersions):
             registered = self._repo.unit(conn, unit_.strip()) if unit_ and unit_.strip() else None
             if leader_ is None and registered is not None:
                 leader_ = registered.leader
-            fingerprint, policy_rules = self._campaign_policy(conn, campaign_)
+            fingerprint, policy_rules = self._campaign_policy(conn, campaign_, hosted=connection is not None)
             context = ActionContext(
                 trigger="assign",
                 now=now,

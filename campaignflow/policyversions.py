@@ -172,8 +172,9 @@ class PolicyVersions:
         return policy, rules
 
     def _store_own_policy(self, conn: sa.Connection | None = None) -> None:
-        """Record the engine's own policy once: in its own short transaction, or (inside a host's
-        transaction, which may still roll back) on ``conn`` each time until that has happened."""
+        """Record the engine's own policy once, in its own short transaction before the engine's
+        first transaction; or, at each assignment inside a host's transaction (which may still roll
+        back), on ``conn`` until that has happened."""
         if self._policy_stored:
             return
         if conn is not None:
@@ -212,11 +213,14 @@ class PolicyVersions:
         self._by_fingerprint[fingerprint] = rules
         return rules
 
-    def _campaign_policy(self, conn: sa.Connection, campaign: str) -> tuple[str, RuleSet]:
+    def _campaign_policy(self, conn: sa.Connection, campaign: str, *, hosted: bool) -> tuple[str, RuleSet]:
         """The fingerprint and rules a new task of ``campaign`` takes: the pinned rule-set versions
-        (recorded as a policy of this engine's base rules), else the engine's own policy."""
+        (recorded as a policy of this engine's base rules), else the engine's own policy (recorded
+        on ``conn`` too when it is a host's transaction)."""
         pin = self._joint.pinned(conn, campaign)
         if pin is None:
+            if hosted:
+                self._store_own_policy(conn)
             return self.policy_fingerprint, self.rules
         pinned = self._stored_policy(conn, pin["fingerprint"])
         if pinned is None:

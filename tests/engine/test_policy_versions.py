@@ -250,3 +250,30 @@ def test_a_broken_rule_set_fails_when_the_engine_is_built(
     with pytest.raises(PluginLoadError) as caught:
         make_engine(plugins=[ToiletPlugin(*versions)])
     assert caught.value.plugin == "toilets"
+
+
+def test_a_host_transaction_records_the_policy_with_its_first_assignment(
+    database_url: tuple[str, str | None], clock: FixedClock, office: Actor
+) -> None:
+    url, schema = database_url
+    engine = Engine(url, schema=schema, clock=clock, plugins=[ToiletPlugin()], load_entry_points=False)
+    try:
+        engine.migrate()
+        table = engine.tables.joint.policies
+
+        def stored() -> set[str]:
+            with engine.sqlalchemy_engine.connect() as conn:
+                return set(conn.execute(sa.select(table.c.fingerprint)).scalars())
+
+        with engine.sqlalchemy_engine.connect() as conn:
+            transaction = conn.begin()
+            engine.register_unit("cgj", name="市城管局", leader="张三", connection=conn)
+            assign_sample(engine, attributes={"toilet_id": "T-1"}, connection=conn)
+            transaction.rollback()  # the host changes its mind
+        assert stored() == set()  # rolled back with the task
+        with engine.sqlalchemy_engine.begin() as conn:
+            engine.register_unit("cgj", name="市城管局", leader="张三", connection=conn)
+            task = assign_sample(engine, attributes={"toilet_id": "T-1"}, connection=conn)
+        assert stored() == {task.policy_fingerprint}
+    finally:
+        engine.close()
