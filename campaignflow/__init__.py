@@ -31,6 +31,10 @@ from campaignflow.domain.inspections import Finding as Finding
 from campaignflow.domain.inspections import InspectionRound as InspectionRound
 from campaignflow.domain.inspections import RoundKind as RoundKind
 from campaignflow.domain.inspections import Severity as Severity
+from campaignflow.domain.joint import JointWork as JointWork
+from campaignflow.domain.joint import Verdict as Verdict
+from campaignflow.domain.joint import Verification as Verification
+from campaignflow.domain.joint import VerificationMode as VerificationMode
 from campaignflow.domain.lifecycle import Lifecycle as Lifecycle
 from campaignflow.domain.lifecycle import TransitionSpec as TransitionSpec
 from campaignflow.domain.messages import Channel as Channel
@@ -50,6 +54,8 @@ from campaignflow.domain.model import Task as Task
 from campaignflow.domain.model import TaskSource as TaskSource
 from campaignflow.domain.model import TaskState as TaskState
 from campaignflow.domain.model import Unit as Unit
+from campaignflow.domain.policies import Policy as Policy
+from campaignflow.domain.policies import RuleSetVersion as RuleSetVersion
 from campaignflow.domain.roles import Actor as Actor
 from campaignflow.domain.roles import Role as Role
 from campaignflow.domain.rules import ActionContext as ActionContext
@@ -106,6 +112,7 @@ from campaignflow.errors import NotFound as NotFound
 from campaignflow.errors import PermissionDenied as PermissionDenied
 from campaignflow.errors import PluginError as PluginError
 from campaignflow.errors import PluginLoadError as PluginLoadError
+from campaignflow.errors import PolicyUnavailable as PolicyUnavailable
 from campaignflow.errors import RefusedRow as RefusedRow
 from campaignflow.errors import RuleViolation as RuleViolation
 from campaignflow.errors import SchemaNotReady as SchemaNotReady
@@ -116,6 +123,8 @@ from campaignflow.inspections import RoundReport as RoundReport
 from campaignflow.ledger import LedgerReport as LedgerReport
 from campaignflow.ledger import export_ledger as export_ledger
 from campaignflow.ledger import import_ledger as import_ledger
+from campaignflow.policyversions import MigrationReport as MigrationReport
+from campaignflow.policyversions import TaskMigration as TaskMigration
 from campaignflow.recurring import RecurrenceReport as RecurrenceReport
 from campaignflow.recurring import RecurringDuty as RecurringDuty
 from campaignflow.scoring import available_schemes as available_schemes
@@ -186,6 +195,7 @@ __all__ = [
     "InvalidEvidenceName",
     "InvalidInput",
     "InvalidTransition",
+    "JointWork",
     "KindSchema",
     "LedgerError",
     "LedgerProblem",
@@ -194,6 +204,7 @@ __all__ = [
     "Limit",
     "LocalEvidenceStore",
     "Message",
+    "MigrationReport",
     "Missing",
     "NotFound",
     "Notice",
@@ -208,6 +219,8 @@ __all__ = [
     "PlanStep",
     "PluginError",
     "PluginLoadError",
+    "Policy",
+    "PolicyUnavailable",
     "ProblemGroup",
     "Ranked",
     "Rate",
@@ -220,6 +233,7 @@ __all__ = [
     "RoundKind",
     "RoundReport",
     "Rule",
+    "RuleSetVersion",
     "RuleViolation",
     "SchemaNotReady",
     "Score",
@@ -233,6 +247,7 @@ __all__ = [
     "SweepReport",
     "SystemClock",
     "Task",
+    "TaskMigration",
     "TaskSource",
     "TaskState",
     "Template",
@@ -241,6 +256,9 @@ __all__ = [
     "Unit",
     "UnitCycle",
     "UnitMetrics",
+    "Verdict",
+    "Verification",
+    "VerificationMode",
     "WeightedRates",
     "WorkCalendar",
     "available_schemes",

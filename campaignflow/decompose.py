@@ -145,8 +145,17 @@ class DecomposeActions:
             self, conn: sa.Connection, trigger: str, actor: Actor, *, campaign: str, unit: str, **context: Any
         ) -> None: ...
         def _check_rules(
-            self, context: ActionContext, *, task_id: str | None, state: str | None, actor: Actor
+            self,
+            context: ActionContext,
+            *,
+            task_id: str | None,
+            state: str | None,
+            actor: Actor,
+            rules: RuleSet | None = None,
         ) -> None: ...
+        def _campaign_policy(
+            self, conn: sa.Connection, campaign: str, *, hosted: bool
+        ) -> tuple[str, RuleSet]: ...
         def _responsible(
             self,
             conn: sa.Connection,
@@ -203,9 +212,12 @@ class DecomposeActions:
         now = self.clock.now()
         base = {"title": title, "standard": standard, "measures": measures, "due": due, "limit": limit}
         with self._tx(connection) as conn:
+            # Every task of the batch takes the campaign's pinned policy (campaignflow.policyversions).
+            policy = self._campaign_policy(conn, campaign.strip(), hosted=connection is not None)
             plan = _Batch(
                 engine=self,
                 conn=conn,
+                policy=policy,
                 actor=by,
                 campaign=campaign.strip(),
                 indicator=indicator.strip(),
@@ -230,6 +242,7 @@ class _Batch:
         *,
         engine: DecomposeActions,
         conn: sa.Connection,
+        policy: tuple[str, RuleSet],
         actor: Actor,
         campaign: str,
         indicator: str,
@@ -239,6 +252,7 @@ class _Batch:
         base: Mapping[str, Any],
     ) -> None:
         self.engine, self.conn, self.actor, self.now = engine, conn, actor, now
+        self.fingerprint, self.rules = policy
         self.campaign, self.indicator, self.kind, self.source, self.base = (
             campaign,
             indicator,
@@ -333,7 +347,7 @@ class _Batch:
             attributes=attributes,
             indicator_in_tree=self.in_tree,
         )
-        engine._check_rules(context, task_id=None, state=None, actor=self.actor)
+        engine._check_rules(context, task_id=None, state=None, actor=self.actor, rules=self.rules)
         # The rules passed: the unit is registered, its leader named, the deadline set.
         assert unit is not None
         assert leader is not None
@@ -354,7 +368,7 @@ class _Batch:
             rework_count=0,
             external_ref=ref,
             attributes=attributes,
-            policy_fingerprint=engine.policy_fingerprint,
+            policy_fingerprint=self.fingerprint,
             office_unit=self.actor.unit,
             created_at=self.now,
             updated_at=self.now,

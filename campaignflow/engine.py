@@ -8,7 +8,6 @@ A refused action raises before anything is written. A lost version race raises
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import threading
@@ -35,6 +34,7 @@ from campaignflow.domain.deadlines import DeadlinePolicy, DeadlineRequest
 from campaignflow.domain.escalation import EscalationLadder, default_ladder
 from campaignflow.domain.history import GENESIS, entry_hash
 from campaignflow.domain.inspections import view_of
+from campaignflow.domain.joint import Verification, joint_rules, unit_ids
 from campaignflow.domain.labels import TRIGGER_ZH
 from campaignflow.domain.lifecycle import NEW, Lifecycle, default_lifecycle
 from campaignflow.domain.model import (
@@ -50,7 +50,7 @@ from campaignflow.domain.model import (
     freeze_mapping,
 )
 from campaignflow.domain.roles import PERMISSIONS, Actor, permission_problem
-from campaignflow.domain.rules import ActionContext, Rule, RuleSet, default_rules, dossier_files
+from campaignflow.domain.rules import ActionContext, Rule, RuleSet, dossier_files
 from campaignflow.domain.serial import (
     deployment_to_json,
     dt_from_json,
@@ -72,7 +72,9 @@ from campaignflow.errors import (
     SchemaNotReady,
 )
 from campaignflow.inspections import InspectionActions
+from campaignflow.jointwork import JointActions, joint_request
 from campaignflow.plugins import PluginHost
+from campaignflow.policyversions import PolicyVersions
 from campaignflow.recurring import RecurringActions
 from campaignflow.store import audit as auditing
 from campaignflow.store import database as connecting
@@ -80,6 +82,7 @@ from campaignflow.store import schema
 from campaignflow.store.audit import Checkpoint
 from campaignflow.store.escalations import EscalationStore
 from campaignflow.store.evidence import EvidenceStore, evidence_status
+from campaignflow.store.jointstore import JointStore
 from campaignflow.store.outbox import OutboxEntry, OutboxStore
 from campaignflow.store.repository import Repository
 from campaignflow.store.tables import build_tables
@@ -165,7 +168,9 @@ def _actor(value: object) -> Actor:
     return actor
 
 
-class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions):
+class Engine(
+    ClockActions, RecurringActions, CampaignActions, InspectionActions, JointActions, PolicyVersions
+):
     """The campaign task engine. One per database and policy; safe to share between threads.
 
     ``database`` is a URL (``"sqlite:///campaign.db"``, ``"postgresql://…"``) or a SQLAlchemy
@@ -212,10 +217,11 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
         # Plugins (explicit, then the "campaignflow" entry points) are loaded and checked here: a
         # broken plugin fails now with PluginLoadError, not at the first transition.
         self.plugins = PluginHost(plugins, load_entry_points=load_entry_points, triggers=self._all_triggers())
-        self.rules: RuleSet = default_rules(
-            self._all_triggers(), (*rules, *self.plugins.rules, *self.plugins.schema_rules)
+        # The rules: built-in, joint, the host's, plugins' (then the newest of each versioned rule
+        # set); the policy they make up and its fingerprint (campaignflow.policyversions).
+        self._setup_policies(
+            (*joint_rules(self._all_triggers()), *rules, *self.plugins.rules, *self.plugins.schema_rules)
         )
-        self.policy_fingerprint = self._fingerprint()
         self._id_lock = threading.Lock()
         self._last_id = 0
         self._auto_migrate = migrate if migrate is not None else self._sa.dialect.name == "sqlite"
@@ -276,6 +282,7 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
         self.max_extensions = max_extensions
         self.suspension_pauses_clock = bool(pauses)
         self._escalations = EscalationStore(self.tables, self.timezone)
+        self._joint = JointStore(self.tables.joint, self.timezone)
 
     # --- set-up ---------------------------------------------------------------------------------
 
@@ -300,10 +307,6 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
 
     def _all_triggers(self) -> frozenset[str]:
         return frozenset(trigger for _src, trigger, _dest in self.lifecycle.edges())
-
-    def _fingerprint(self) -> str:
-        names = ",".join(f"{r.name}:{sorted(r.codes)}:{sorted(r.triggers)}" for r in self.rules.rules)
-        return hashlib.sha256(f"{self.lifecycle.fingerprint}|{names}".encode()).hexdigest()[:16]
 
     def _new_id(self, now: datetime) -> str:
         """A UUIDv7 strictly greater than the last this engine made: tasks created in the same
@@ -375,6 +378,7 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
             yield conn
             return
         self._ready()
+        self._store_own_policy()
         with self._sa.begin() as conn:
             yield conn
 
@@ -558,10 +562,11 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
         """The triggers ``actor`` may fire on the task in its current state (paths × roles; the
         四有四定 rules are checked when the action is attempted, against its payload)."""
         task = self.get(task_id, connection=connection)
+        support = self.joint_work(task_id, connection=connection).support_units
         roles = {
-            t
-            for t in self.lifecycle.triggers_from(task.state.value)
-            if not permission_problem(t, _actor(actor), task.unit)
+            trigger
+            for trigger in self.lifecycle.triggers_from(task.state.value)
+            if permission_problem(trigger, _actor(actor), task.unit, support) is None
         }
         return self._within_scope(roles, actor, task, connection)  # office scopes (campaignflow.campaigns)
 
@@ -608,6 +613,9 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
         source: TaskSource | str = TaskSource.OFFICE,
         site: str | None = None,
         grid: str | None = None,
+        support_units: Sequence[str] = (),
+        verification: Verification | None = None,
+        require_support_parts: bool = True,
         _recurrence: Mapping[str, str] | None = None,
     ) -> Task:
         """交办: create a task under 四有四定 (定任务, 定部门, 定领导, 定进度).
@@ -622,6 +630,11 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
 
         ``source`` says who raised the problem (a :class:`TaskSource`, 任务来源; scoring may weigh
         it); ``site`` (点位) and ``grid`` (网格) say where it is.
+
+        Joint work (docs/joint-work.md): ``support_units`` (配合单位) beside the lead unit ``unit``,
+        each to supply its part of the evidence before the self-check (unless
+        ``require_support_parts=False``); ``verification`` (e.g. ``Verification.all_of(...)``, 会签)
+        when several verifiers must judge the task.
         """
         actor = _actor(by)
         source_, site_, grid_ = _source(source), _place(site, "site", 128), _place(grid, "grid", 64)
@@ -646,6 +659,7 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
                 "external_ref 不能为空白", "external_ref must not be blank", field="external_ref"
             )
         attrs_ = freeze_mapping(attributes)
+        joint_ = joint_request(support_units, verification, require_support_parts)
         now = self.clock.now()
         deadline, basis = self._deadline(
             due,
@@ -683,6 +697,7 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
             registered = self._scoped_unit(conn, permission, actor, campaign_, unit_)
             if leader_ is None and registered is not None:
                 leader_ = registered.leader
+            fingerprint, policy_rules = self._campaign_policy(conn, campaign_, hosted=connection is not None)
             context = ActionContext(
                 trigger="assign",
                 now=now,
@@ -697,11 +712,11 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
                 kind=kind_,
                 attributes=attrs_,
                 indicator_in_tree=self._structure.indicator_known(conn, campaign_, indicator_),
+                joint=self._joint_request(conn, (unit_ or "").strip(), joint_),
             )
-            self._check_rules(context, task_id=None, state=None, actor=actor)
-            assert registered is not None
-            assert deadline is not None
-            assert leader_ is not None
+            self._check_rules(context, task_id=None, state=None, actor=actor, rules=policy_rules)
+            if registered is None or deadline is None or leader_ is None:  # pragma: no cover
+                raise AssertionError("定部门, 定进度 and 定领导 passed: unit, deadline and leader are known")
             task = Task(
                 id=self._new_id(now),
                 campaign=campaign_,
@@ -718,7 +733,7 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
                 rework_count=0,
                 external_ref=ref,
                 attributes=attrs_,
-                policy_fingerprint=self.policy_fingerprint,
+                policy_fingerprint=fingerprint,
                 office_unit=actor.unit,
                 created_at=now,
                 updated_at=now,
@@ -744,9 +759,9 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
                 **({"source": source_.value} if source_ is not TaskSource.OFFICE else {}),
                 **({"site": site_} if site_ is not None else {}),
                 **({"grid": grid_} if grid_ is not None else {}),
+                **self._joint_payload(joint_),
+                **({"deadline_basis": basis} if basis is not None else {}),
             }
-            if basis is not None:
-                payload["deadline_basis"] = basis
             stored, entry = self._step(
                 task,
                 actor=actor,
@@ -767,6 +782,7 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
                     raise
                 return self._same_assignment(conn, winner, requested)
             self._write_effects(conn, stored, entry, previous_unit=None)
+            self._save_joint(conn, stored, None, context.joint, now)
         return stored
 
     @contextlib.contextmanager
@@ -960,8 +976,11 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
         reason: str,
         leader: str | None = None,
         connection: object | None = None,
+        support_units: Sequence[str] | None = None,
     ) -> Task:
-        """改派: the office moves an assigned task to another unit (定部门, 定领导 again; reason)."""
+        """改派: the office moves an assigned task to another unit (定部门, 定领导 again; reason).
+        ``support_units`` replaces the task's support units (配合单位); None keeps them."""
+        support_ = unit_ids(support_units, "support_units") if support_units is not None else None
         unit_ = _text(unit, "unit", optional=True)
         leader_ = _text(leader, "leader", optional=True)
         reason_ = _text(reason, "reason", optional=True)
@@ -969,7 +988,8 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
         def lookup(conn: sa.Connection) -> dict[str, Any]:
             found = self._repo.unit(conn, unit_.strip()) if unit_ and unit_.strip() else None
             chosen = leader_ if leader_ is not None else (found.leader if found else None)
-            return {"unit_id": unit_, "unit": found, "leader": chosen, "reason": reason_}
+            request = {"support_units": support_} if support_ is not None else {}
+            return {"unit_id": unit_, "unit": found, "leader": chosen, "reason": reason_, **request}
 
         def change(task: Task, checked: Mapping[str, Any]) -> dict[str, Any]:
             # Only reached once 定部门 and 定领导 passed: unit and leader are known and named.
@@ -1028,7 +1048,8 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
             task = self._repo.load(conn, task_id)
             if task is None:
                 raise NotFound("task", task_id)
-            problem = permission_problem(trigger, actor, task.unit)
+            work = self._joint_work(conn, trigger, task)
+            problem = permission_problem(trigger, actor, task.unit, work.support_units if work else ())
             if problem:
                 raise PermissionDenied(
                     *problem, task_id=task.id, state=task.state.value, trigger=trigger, actor=actor.id
@@ -1053,8 +1074,17 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
                     actor=actor.id,
                 )
             extra = context(conn) if callable(context) else context
-            rule_context = ActionContext(trigger=trigger, now=now, timezone=self.timezone, task=task, **extra)
-            self._check_rules(rule_context, task_id=task.id, state=task.state.value, actor=actor)
+            joint, extra = self._joint_context(conn, trigger, task, work, extra)
+            rule_context = ActionContext(
+                trigger=trigger, now=now, timezone=self.timezone, task=task, joint=joint, **extra
+            )
+            self._check_rules(
+                rule_context,
+                task_id=task.id,
+                state=task.state.value,
+                actor=actor,
+                rules=self._rules_for(conn, task),
+            )
             changed = attrs.evolve(task, state=TaskState(dest), updated_at=now, **change(task, extra))
             body = payload_of(task, changed) if payload_of else (payload or {})
             stored, entry = self._step(
@@ -1079,15 +1109,22 @@ class Engine(ClockActions, RecurringActions, CampaignActions, InspectionActions)
             self._write_effects(
                 conn, stored, entry, previous_unit=task.unit if task.unit != stored.unit else None
             )
+            self._save_joint(conn, stored, work, joint, now)
             if after is not None:
                 after(conn, stored)
         return stored
 
     def _check_rules(
-        self, context: ActionContext, *, task_id: str | None, state: str | None, actor: Actor
+        self,
+        context: ActionContext,
+        *,
+        task_id: str | None,
+        state: str | None,
+        actor: Actor,
+        rules: RuleSet | None = None,
     ) -> None:
         try:
-            found = self.rules.evaluate(context)
+            found = (rules if rules is not None else self.rules).evaluate(context)
         except PluginError as fault:
             # Fails closed: the caller gets the refusal, the operators the log line naming the plugin.
             log.error("%s (task %s, %s by %s)", fault.message_en, task_id, context.trigger, actor.id)

@@ -27,6 +27,7 @@ The tree::
         │                                or an ``external_ref`` was reused with different content
         ├── BatchRefused                 a batch (decomposition, inspection round) refused as a whole;
         │                                ``.refused`` lists every refused row and why
+        ├── PolicyUnavailable            the task's policy names a rule set version not installed
         └── PluginError                  a plugin's rule raised (fails closed); ``.plugin`` names it
             └── PluginLoadError          (also a DefinitionError) a plugin is broken: raised when the
                                          Engine is built, never at the first transition
@@ -65,6 +66,7 @@ __all__ = [
     "PermissionDenied",
     "PluginError",
     "PluginLoadError",
+    "PolicyUnavailable",
     "RefusedRow",
     "RuleViolation",
     "SchemaNotReady",
@@ -400,6 +402,14 @@ class BatchRefused(ActionRefused):
             trigger=trigger,
             actor=actor,
         )
+
+
+class PolicyUnavailable(ActionRefused):
+    """A task's (or a campaign's) policy names a versioned rule set that is not installed, or a
+    policy fingerprint nobody recorded: the task cannot be judged by the rules it was created
+    under. Install that version again, or move the task with ``engine.migrate_tasks``."""
+
+    code = "policy_unavailable"
 
 
 class PluginError(ActionRefused):

@@ -23,7 +23,8 @@ When each hook runs and what a fault does:
 hook                                      called                        a raise or a bad answer
 ========================================  ============================  ===============================
 ``campaignflow_rules``                    once, when the Engine is      :class:`PluginLoadError` from
-``campaignflow_task_kinds``               built                         the Engine constructor
+``campaignflow_rule_sets``                built                         the Engine constructor
+``campaignflow_task_kinds``
 ``campaignflow_evidence_kinds``
 ``campaignflow_channels``
 ``campaignflow_score_schemes``
@@ -51,6 +52,7 @@ import pluggy
 from campaignflow.domain.calendar import Limit
 from campaignflow.domain.deadlines import DeadlineRequest
 from campaignflow.domain.messages import Channel, Event, Notice
+from campaignflow.domain.policies import RuleSetVersion
 from campaignflow.domain.rules import Rule
 from campaignflow.domain.schemas import KindSchema
 from campaignflow.domain.schemes import ScoreScheme
@@ -77,6 +79,22 @@ def campaignflow_rules(triggers: frozenset[str]) -> Iterable[Rule]:
     or code is a :class:`~campaignflow.errors.PluginLoadError`.
 
     Not firstresult: the engine collects every plugin's list.
+    """
+    return ()
+
+
+@hookspec
+def campaignflow_rule_sets(triggers: frozenset[str]) -> Iterable[RuleSetVersion]:
+    """Versioned rule sets: :class:`~campaignflow.RuleSetVersion` values (``id``, ``version``, the
+    ``rules``). Several versions of one id may be returned (and stay installed together): a task is
+    judged by the versions its policy recorded when it was created (or when
+    ``engine.migrate_tasks`` moved it), not by the newest. A new task takes the versions its
+    campaign pinned (``engine.pin_policy``), else the newest of each id.
+
+    Called once when the Engine is built. The rules follow the contract of
+    :func:`campaignflow_rules`; versions of one id may reuse each other's rule names and codes, but
+    not those of the built-in rules, of unversioned plugin rules or of another rule set. An id
+    belongs to one plugin; an (id, version) pair is declared once. Not firstresult.
     """
     return ()
 

@@ -38,7 +38,7 @@ from campaignflow.domain.inspections import Finding, InspectionRound
 from campaignflow.domain.lifecycle import NEW
 from campaignflow.domain.model import HistoryEntry, Task, TaskState
 from campaignflow.domain.roles import Actor, permission_problem
-from campaignflow.domain.rules import ActionContext
+from campaignflow.domain.rules import ActionContext, RuleSet
 from campaignflow.errors import (
     BatchRefused,
     InvalidInput,
@@ -113,6 +113,8 @@ class InspectionActions(DecomposeActions):
                 else (campaign.recurrence_days if campaign else 90)
             )
             window = timedelta(days=days)
+            # The round's tasks take the campaign's pinned policy (campaignflow.policyversions).
+            policy = self._campaign_policy(conn, round.campaign, hosted=connection is not None)
             tasks: list[Task] = []
             entries: list[HistoryEntry] = []
             outbox: list[dict[str, Any]] = []
@@ -130,6 +132,7 @@ class InspectionActions(DecomposeActions):
                         limit=limit,
                         kind=kind,
                         window=window,
+                        policy=policy,
                     )
                 except (InvalidInput, PermissionDenied, NotFound, RuleViolation) as error:
                     codes = tuple(getattr(error, "codes", ())) or (error.code,)
@@ -185,6 +188,7 @@ class InspectionActions(DecomposeActions):
         limit: Limit | None,
         kind: str,
         window: timedelta,
+        policy: tuple[str, RuleSet],
     ) -> tuple[Task, HistoryEntry]:
         campaign = round.campaign
         store = self.evidence_store
@@ -243,7 +247,7 @@ class InspectionActions(DecomposeActions):
             indicator_in_tree=self._structure.indicator_known(conn, campaign, finding.indicator),
         )
         try:
-            self._check_rules(context, task_id=None, state=None, actor=by)
+            self._check_rules(context, task_id=None, state=None, actor=by, rules=policy[1])
         except RuleViolation as refused:
             refused.context["unit"] = responsibility.unit
             raise
@@ -271,7 +275,7 @@ class InspectionActions(DecomposeActions):
             rework_count=0,
             external_ref=None,
             attributes=attributes,
-            policy_fingerprint=self.policy_fingerprint,
+            policy_fingerprint=policy[0],
             office_unit=by.unit,
             created_at=now,
             updated_at=now,

@@ -20,7 +20,9 @@ import pluggy
 from campaignflow import hookspecs
 from campaignflow.domain.calendar import Limit
 from campaignflow.domain.deadlines import DeadlineRequest
+from campaignflow.domain.joint import JOINT_CATALOGUE, JOINT_RULES
 from campaignflow.domain.messages import Channel, Event, Notice, RateLimit
+from campaignflow.domain.policies import RuleSetVersion
 from campaignflow.domain.rules import BUILTIN_RULES, CATALOGUE, Rule
 from campaignflow.domain.schemas import SCHEMA_CATALOGUE, KindSchema, schema_rules
 from campaignflow.domain.schemes import EXAMPLE_SCHEMES, ScoreScheme
@@ -81,8 +83,16 @@ class PluginHost:
     ) -> None:
         self.manager = _Manager(hookspecs.PROJECT)
         self.manager.add_hookspecs(hookspecs)
+        self.distributions: dict[str, dict[str, str]] = {}
+        """Plugin name → its ``distribution`` and ``version`` (entry points: the installed
+        distribution; explicit plugins: ``"(explicit)"`` and their ``__version__``, if any)."""
         for plugin in plugins:
             self._register(plugin, plugin_name(plugin))
+            version = getattr(plugin, "__version__", None) or getattr(plugin, "version", None)
+            self.distributions[plugin_name(plugin)] = {
+                "distribution": "(explicit)",
+                "version": version if isinstance(version, str) else "",
+            }
         if load_entry_points:
             self._load_entry_points()
         try:
@@ -96,9 +106,13 @@ class PluginHost:
             ) from None
         self._refuse_wrappers()
         self.rules: tuple[Rule, ...] = self._collect_rules(triggers)
+        self.rule_sets: dict[str, dict[int, RuleSetVersion]] = self._collect_rule_sets(triggers)
         self.task_kinds = self._collect_kinds("campaignflow_task_kinds")
         self.evidence_kinds = self._collect_kinds("campaignflow_evidence_kinds")
-        self.schema_rules = schema_rules(self.task_kinds, self.evidence_kinds)
+        self.schema_rules = tuple(  # limited to the lifecycle's triggers (a host's may lack add_evidence)
+            attrs.evolve(rule, triggers=rule.triggers & triggers)
+            for rule in schema_rules(self.task_kinds, self.evidence_kinds)
+        )
         self.channels: dict[str, Channel] = self._collect_channels()
         self.score_schemes: dict[str, tuple[str, ScoreScheme]] = self._collect_schemes()
         self.notifiers: tuple[str, ...] = tuple(
@@ -145,6 +159,10 @@ class PluginHost:
                     error,
                 ) from None
             self._register(plugin, entry.name)
+            self.distributions[entry.name] = {
+                "distribution": dist,
+                "version": entry.dist.version if entry.dist is not None else "",
+            }
 
     def _refuse_wrappers(self) -> None:
         for caller in self.manager.hook.__dict__.values():
@@ -182,8 +200,8 @@ class PluginHost:
             yield name, items
 
     def _collect_rules(self, triggers: frozenset[str]) -> tuple[Rule, ...]:
-        taken_names = {rule.name for rule in BUILTIN_RULES}
-        taken_codes = set(CATALOGUE) | set(SCHEMA_CATALOGUE)
+        taken_names = {rule.name for rule in (*BUILTIN_RULES, *JOINT_RULES)}
+        taken_codes = set(CATALOGUE) | set(SCHEMA_CATALOGUE) | set(JOINT_CATALOGUE)
         found: list[Rule] = []
         for name, items in self._answers("campaignflow_rules", triggers=triggers):
             for rule in items:
@@ -215,6 +233,70 @@ class PluginHost:
                 taken_codes |= rule.codes
                 found.append(attrs.evolve(rule, source=name))
         return tuple(found)
+
+    def _collect_rule_sets(self, triggers: frozenset[str]) -> dict[str, dict[int, RuleSetVersion]]:
+        """Every installed version of every rule set, checked like plugin rules (new names and
+        codes, known triggers, callable checks); versions of one id may share names and codes."""
+        taken_names = {rule.name for rule in (*BUILTIN_RULES, *JOINT_RULES, *self.rules)}
+        taken_codes = set(CATALOGUE) | set(SCHEMA_CATALOGUE) | set(JOINT_CATALOGUE)
+        taken_codes |= {code for rule in self.rules for code in rule.codes}
+        found: dict[str, dict[int, RuleSetVersion]] = {}
+        owner: dict[str, str] = {}
+        claimed: dict[str, str] = {}  # rule name or code → the rule set id that uses it
+        for name, items in self._answers("campaignflow_rule_sets", triggers=triggers):
+            for item in items:
+                if (
+                    not isinstance(item, RuleSetVersion)
+                    or not isinstance(item.id, str)
+                    or not item.id.strip()
+                    or not isinstance(item.version, int)
+                    or isinstance(item.version, bool)
+                    or item.version < 1
+                ):
+                    raise _broken(
+                        name,
+                        "campaignflow_rule_sets 须返回 RuleSetVersion（非空 id，正整数 version）",
+                        "campaignflow_rule_sets must return RuleSetVersion values (a non-blank id, "
+                        "a positive int version)",
+                    )
+                if owner.setdefault(item.id, name) != name or item.version in found.get(item.id, {}):
+                    raise _broken(
+                        name,
+                        f"规则集 {item.id!r} 第 {item.version} 版已由插件 {owner[item.id]!r} 声明",
+                        f"rule set {item.id!r} version {item.version} is already declared by plugin "
+                        f"{owner[item.id]!r}",
+                    )
+                rules: list[Rule] = []
+                for rule in item.rules:
+                    keys = {rule.name, *rule.codes} if isinstance(rule, Rule) else set()
+                    clash = sorted(
+                        (keys & (taken_names | taken_codes))
+                        | {k for k in keys if claimed.get(k, item.id) != item.id}
+                    )
+                    if not isinstance(rule, Rule) or clash:
+                        raise _broken(
+                            name,
+                            f"规则集 {item.id!r} 的规则须为 Rule，且名称和代码不与其他规则重复（{clash}）",
+                            f"rule set {item.id!r} must hold Rule values whose names and codes are new "
+                            f"({clash})",
+                        )
+                    unknown = rule.triggers - triggers
+                    if unknown or not rule.triggers or not rule.codes or not callable(rule.check):
+                        raise _broken(
+                            name,
+                            f"规则 {rule.name!r} 须有已知触发器、声明的代码和可调用的检查"
+                            f"（未知触发器 {sorted(unknown)}）",
+                            f"rule {rule.name!r} needs known triggers, declared codes and a callable check "
+                            f"(unknown triggers: {sorted(unknown)})",
+                        )
+                    claimed.update(dict.fromkeys(keys, item.id))
+                    rules.append(attrs.evolve(rule, source=name))
+                found.setdefault(item.id, {})[item.version] = attrs.evolve(item, rules=tuple(rules))
+        return found
+
+    def newest_rule_sets(self) -> dict[str, int]:
+        """The newest installed version of each rule set."""
+        return {key: max(versions) for key, versions in sorted(self.rule_sets.items())}
 
     def _collect_kinds(self, hook: str) -> dict[str, tuple[str, KindSchema]]:
         found: dict[str, tuple[str, KindSchema]] = {}

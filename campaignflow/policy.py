@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from campaignflow.domain.joint import JOINT_CATALOGUE, JOINT_RULES
 from campaignflow.domain.labels import ROLE_ZH, STATE_ZH, TRIGGER_ZH
 from campaignflow.domain.lifecycle import NEW
 from campaignflow.domain.roles import PERMISSIONS
@@ -20,7 +21,8 @@ __all__ = ["render_policy"]
 _RELATION_ZH = {
     "any": "",
     "own": "，且只能是责任单位本身",
-    "other": "，且不能来自责任单位（检查与整改分离）",
+    "other": "，且不能来自责任单位或其配合单位（检查与整改分离）",
+    "party": "，且只能是牵头（责任）单位或其配合单位",
 }
 
 
@@ -50,7 +52,8 @@ def _lines(engine: Engine, markdown: bool) -> Iterator[str]:
     yield ""
     yield f"{h2}三、四有四定及其他规则（任何一项不符合即退回，一次列出全部缺项）"
     yield ""
-    builtin = {rule.name for rule in BUILTIN_RULES}
+    builtin = {rule.name for rule in (*BUILTIN_RULES, *JOINT_RULES)}
+    catalogue = {**CATALOGUE, **JOINT_CATALOGUE}
     for rule in engine.rules.rules:
         origin = ""
         if rule.name not in builtin:
@@ -62,8 +65,8 @@ def _lines(engine: Engine, markdown: bool) -> Iterator[str]:
         if markdown:
             yield ""
         for rule_code in sorted(rule.codes, key=_code_order):
-            if rule_code in CATALOGUE:
-                _label, zh, _en = CATALOGUE[rule_code]
+            if rule_code in catalogue:
+                _label, zh, _en = catalogue[rule_code]
                 yield f"{bullet}{code(rule_code)}：{zh}"
             else:
                 yield f"{bullet}{code(rule_code)}"
@@ -76,7 +79,7 @@ def _order(engine: Engine) -> Callable[[str], int]:
 
 
 def _code_order(rule_code: str) -> tuple[int, str]:
-    codes = list(CATALOGUE)
+    codes = [*CATALOGUE, *JOINT_CATALOGUE]
     return (codes.index(rule_code) if rule_code in codes else len(codes), rule_code)
 
 

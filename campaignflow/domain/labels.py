@@ -46,6 +46,10 @@ TRIGGER_ZH: dict[str, str] = {
     "suspend": "挂起任务",
     "resume": "恢复任务",
     "create_recurring": "按计划生成常态化任务",
+    "add_evidence": "提交本单位佐证材料",
+    "record_verdict": "登记验收意见",
+    "pin_policy": "锁定创建活动的政策版本",
+    "migrate_policy": "迁移任务到新的规则版本",
 }
 
 # What happened, as a notification or a ledger line says it.
@@ -64,6 +68,9 @@ EVENT_ZH: dict[str, str] = {
     "return_assignment": "任务回退",
     "suspend": "任务挂起",
     "resume": "恢复整改",
+    "add_evidence": "提交配合佐证材料",
+    "record_verdict": "登记验收意见",
+    "migrate_policy": "任务迁移到新的规则版本",
 }
 
 ROLE_ZH: dict[str, str] = {

@@ -61,6 +61,10 @@ _DEFAULT: tuple[TransitionSpec, ...] = (
     TransitionSpec("return_assignment", (_S.ASSIGNED,), _S.RETURNED),
     TransitionSpec("suspend", (_S.RECTIFYING,), _S.SUSPENDED),
     TransitionSpec("resume", (_S.SUSPENDED,), _S.RECTIFYING),
+    # 牵头/配合: a support (or the lead) unit adds its part of the evidence while rectifying;
+    # 会签/或签: a verdict that neither completes nor defeats the verification keeps the state.
+    TransitionSpec("add_evidence", (_S.RECTIFYING,), _S.RECTIFYING),
+    TransitionSpec("record_verdict", (_S.SELF_CHECKED,), _S.SELF_CHECKED),
 )
 
 TRIGGERS: tuple[str, ...] = tuple(dict.fromkeys(spec.trigger for spec in _DEFAULT))

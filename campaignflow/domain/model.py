@@ -242,6 +242,9 @@ class Evidence:
     taken_by: str = attrs.field(validator=_is_str)
     note: str = attrs.field(default="", validator=_is_str)
     attributes: Mapping[str, Any] = attrs.field(factory=dict, converter=freeze_mapping)
+    unit: str = attrs.field(default="", validator=_is_str)
+    """The unit that supplied it: a support unit's part (配合单位), or the lead unit; "" for
+    evidence of the responsible unit recorded without a unit (the self-check's own items)."""
 
 
 @attrs.frozen

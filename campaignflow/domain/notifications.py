@@ -28,6 +28,8 @@ def recipients(trigger: str, task: Task, previous_unit: str | None = None) -> tu
         "return_assignment": (office,),
         "suspend": (unit,),
         "resume": (unit,),
+        "add_evidence": (unit,),
+        "record_verdict": (unit, office),
     }
     seen: dict[str, None] = dict.fromkeys(table.get(trigger, ()))
     return tuple(seen)

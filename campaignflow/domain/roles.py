@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -68,6 +68,7 @@ class Actor:
 
 # trigger -> (allowed role, relation of the actor's unit to the task's responsible unit)
 #   "any": no relation, "own": must be the responsible unit, "other": must NOT be the responsible unit
+#   nor one of its support units (配合单位), "party": the responsible unit or one of its support units
 PERMISSIONS: dict[str, tuple[Role, str]] = {
     "assign": (Role.OFFICE, "any"),
     "reassign": (Role.OFFICE, "any"),
@@ -86,11 +87,22 @@ PERMISSIONS: dict[str, tuple[Role, str]] = {
     # Not a lifecycle trigger: the permission Engine.generate_recurring checks instead of "assign"
     # when the system creates an occurrence of an office's recurring duty (campaignflow.recurring).
     "create_recurring": (Role.SYSTEM, "any"),
+    # 牵头/配合 and 会签/或签 (campaignflow.jointwork): a support unit adds its part of the evidence;
+    # each verifier records a verdict.
+    "add_evidence": (Role.UNIT, "party"),
+    "record_verdict": (Role.INSPECTOR, "other"),
+    # Not lifecycle triggers: policy versions (campaignflow.policyversions) are the office's.
+    "pin_policy": (Role.OFFICE, "any"),
+    "migrate_policy": (Role.OFFICE, "any"),
 }
 
 
-def permission_problem(trigger: str, actor: Actor, task_unit: str | None) -> tuple[str, str] | None:
-    """Why ``actor`` may not fire ``trigger`` on a task of ``task_unit`` (zh, en), or None if it may."""
+def permission_problem(
+    trigger: str, actor: Actor, task_unit: str | None, support_units: Collection[str] = ()
+) -> tuple[str, str] | None:
+    """Why ``actor`` may not fire ``trigger`` on a task of ``task_unit`` (zh, en), or None if it may.
+
+    ``support_units``: the task's support units (配合单位), which count as parties to the task."""
     role, relation = PERMISSIONS[trigger]
     action = TRIGGER_ZH.get(trigger, trigger)
     if actor.role is not role:
@@ -107,6 +119,17 @@ def permission_problem(trigger: str, actor: Actor, task_unit: str | None) -> tup
         return (
             f"责任单位（{task_unit}）的人员不能{action}本单位的任务（检查与整改分离）",
             f"separation of duties: an inspector of the responsible unit {task_unit!r} may not verify it",
+        )
+    if relation == "other" and actor.unit in support_units:
+        return (
+            f"配合单位（{actor.unit}）的人员不能{action}本单位配合的任务（检查与整改分离）",
+            f"separation of duties: an inspector of the support unit {actor.unit!r} may not verify it",
+        )
+    if relation == "party" and actor.unit != task_unit and actor.unit not in support_units:
+        return (
+            f"只有牵头单位（{task_unit}）或配合单位可以{action}，{actor.id} 属于 {actor.unit}",
+            f"only the lead unit {task_unit!r} or a support unit may {trigger}; "
+            f"{actor.id} is of {actor.unit!r}",
         )
     return None
 

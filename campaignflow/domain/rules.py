@@ -41,9 +41,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
+
+if TYPE_CHECKING:
+    from campaignflow.domain.joint import JointContext
 
 from campaignflow.domain.model import Deployment, Evidence, Inspection, Plan, Task, Unit
 from campaignflow.errors import DefinitionError, Missing, PluginError
@@ -207,6 +210,9 @@ class ActionContext:
 
     requested_deadline: datetime | None = None  # 延期申请: the new deadline asked for
     max_extensions: int = 2  # the engine's configured maximum of approved extensions
+    # 牵头/配合 and 会签/或签 (campaignflow.domain.joint): the task's joint arrangement, this round's
+    # verdicts and the verdict being cast; None when the action needs none of it.
+    joint: JointContext | None = None
 
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.timezone).date()

@@ -5,8 +5,8 @@ engine turns them into ordinary rules, so a wrong or missing attribute is one mo
 :class:`~campaignflow.errors.RuleViolation` as the missing 四有四定 items:
 
 * ``task_attributes`` (before ``assign``): the task's ``attributes`` against its kind's schema;
-* ``evidence_attributes`` (before ``submit_self_check``): each evidence item's ``attributes``
-  against the schema of the evidence's kind.
+* ``evidence_attributes`` (before ``submit_self_check`` and ``add_evidence``, a support unit's
+  part): each evidence item's ``attributes`` against the schema of the evidence's kind.
 
 Attributes are JSON values, so a date is an ISO ``YYYY-MM-DD`` string. Keys a schema does not name
 are allowed. Kinds nobody declared are not checked.
@@ -174,7 +174,7 @@ def schema_rules(
         rules.append(
             Rule(
                 "属性：佐证材料",
-                {"submit_self_check"},
+                {"submit_self_check", "add_evidence"},
                 check_evidence,
                 {"evidence_attributes"},
                 source=",".join(sorted({plugin for plugin, _s in evidence_kinds.values()})),

@@ -63,7 +63,7 @@ def deployment_from_json(data: Mapping[str, Any]) -> Deployment:
 
 
 def evidence_to_json(item: Evidence) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "kind": item.kind,
         "uri": item.uri,
         "sha256": item.sha256,
@@ -72,6 +72,9 @@ def evidence_to_json(item: Evidence) -> dict[str, Any]:
         "note": item.note,
         "attributes": dict(item.attributes),
     }
+    if item.unit:  # written only when set: older history rows hash as they always did
+        data["unit"] = item.unit
+    return data
 
 
 def evidence_from_json(data: Mapping[str, Any]) -> Evidence:
@@ -83,6 +86,7 @@ def evidence_from_json(data: Mapping[str, Any]) -> Evidence:
         taken_by=data["taken_by"],
         note=data.get("note", ""),
         attributes=data.get("attributes", {}),
+        unit=data.get("unit", ""),
     )
 
 

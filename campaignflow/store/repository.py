@@ -49,6 +49,7 @@ _MUTABLE = (
     "extension_request",
     "suspended_at",
     "suspended_seconds",
+    "policy_fingerprint",  # moved only by Engine.migrate_tasks (campaignflow.policyversions)
 )
 # Not here: escalation_level. The sweep writes it without bumping the version, and an action that
 # read the task before the sweep must not write the old level back (docs/deadlines.md).
@@ -120,6 +121,7 @@ _COLUMN: dict[str, Callable[[Task], Any]] = {
     "extension_request": lambda t: dict(t.extension_request) if t.extension_request is not None else None,
     "suspended_at": lambda t: t.suspended_at,
     "suspended_seconds": lambda t: t.suspended_seconds,
+    "policy_fingerprint": lambda t: t.policy_fingerprint,
 }
 """Each mutable column's value from a task, as :func:`task_to_row` writes it."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import attrs
 import sqlalchemy as sa
 
+from campaignflow.store.jointstore import JointTables, build_joint_tables
 from campaignflow.store.types import JSONType, UTCDateTime
 
 __all__ = ["ACTIVE_STATES", "ESCALATING_STATES", "Tables", "build_tables"]
@@ -43,6 +44,7 @@ class Tables:
     office_scopes: sa.Table
     inspection_rounds: sa.Table
     findings: sa.Table
+    joint: JointTables  # joint work and policy versions (revision 0007, store/jointstore.py)
 
     @property
     def version_table(self) -> str:
@@ -301,4 +303,5 @@ def build_tables(prefix: str = "cf_", schema: str | None = None) -> Tables:
         office_scopes=office_scopes,
         inspection_rounds=inspection_rounds,
         findings=findings,
+        joint=build_joint_tables(md, p),
     )

@@ -195,6 +195,7 @@ class SpecContext:
     dossier: Path | None = None  # the folder of the last dossier exported
     # (任务|佐证材料, kind) -> (plugin, schema): what the 插件“…”规定…须有属性 steps declared
     schemas: dict[tuple[str, str], tuple[str, Any]] = attrs.field(factory=dict)
+    migration: Any = None  # the last engine.migrate_tasks report (a MigrationReport)
 
     # --- reading ---
 

@@ -100,7 +100,8 @@ The vocabulary (``[…]`` optional, ``/`` alternatives)::
     那么     已批准延期 1 次 / 累计挂起 10 天
     那么     任务的督办级别为“督办” / 任务尚未督办 / 该任务共有 2 条督办记录
 
-:data:`VOCABULARY` holds every step's (type, regular expression), for tools and tests.
+:data:`VOCABULARY` holds every step's (type, regular expression), for tools and tests. The steps
+of joint work (牵头/配合, 会签/或签) and policy versions are in :mod:`campaignflow.testing.jointsteps`.
 """
 
 from __future__ import annotations
@@ -118,6 +119,7 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from campaignflow.clock import FixedClock
+from campaignflow.domain.joint import JOINT_RULES
 from campaignflow.domain.lifecycle import Lifecycle, TransitionSpec
 from campaignflow.domain.model import Deployment, Inspection, Person, Plan, PlanStep, TaskState
 from campaignflow.domain.notifications import EVENT_ZH
@@ -624,14 +626,14 @@ PHOTO = b"photo-after"
 def _rebuild(context: SpecContext, **changes: Any) -> None:
     """The scenario's engine again, on the same database, clock and plugin rules, with ``changes``."""
     old = context.engine
-    builtin = set(BUILTIN_RULES)
+    builtin = {rule.name for rule in (*BUILTIN_RULES, *JOINT_RULES)}
     settings: dict[str, Any] = {
         "clock": old.clock,
         "timezone": old.timezone,
         "table_prefix": old.tables.prefix,
         "schema": old.tables.schema,
         "lifecycle": old.lifecycle,
-        "rules": [rule for rule in old.rules.rules if rule not in builtin],
+        "rules": [rule for rule in old.rules.rules if rule.name not in builtin],
         "evidence_store": old.evidence_store,
     }
     settings.update(changes)
@@ -1111,6 +1113,8 @@ def nothing_changed(cf_context: SpecContext) -> None:
 from campaignflow.testing import campaignsteps as _campaignsteps  # noqa: E402  (needs the helpers above)
 
 globals().update({k: v for k, v in vars(_campaignsteps).items() if k.startswith(("pytestbdd_", "cf_"))})
+# The steps of joint work and policy versions live in their own module; loading this one loads them.
+from campaignflow.testing.jointsteps import *  # noqa: E402, F403
 
 # What ``from campaignflow.testing.steps import *`` brings into a conftest: the step fixtures
 # pytest-bdd generated above, the cf_* fixtures, the two hooks and the public helpers.

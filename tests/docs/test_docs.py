@@ -96,7 +96,8 @@ def test_the_role_table_is_the_permissions() -> None:
     relation = {
         "any": "any unit",
         "own": "only the responsible unit itself",
-        "other": "never the responsible unit",
+        "other": "never the responsible unit nor one of its support units",
+        "party": "the responsible (lead) unit or one of its support units",
     }
     rows = [line for line in text.splitlines() if re.match(r"^\| `\w+` \| `\w+` \(", line)]
     expected = [

@@ -109,6 +109,10 @@ EXPECTED = {
     "suspend": {OFFICE},
     "resume": {OFFICE},
     "create_recurring": {SYSTEM},  # an occurrence of a recurring duty, and nothing else
+    "add_evidence": {STAFF},  # without support units, the lead unit alone
+    "record_verdict": {INSPECTOR},
+    "pin_policy": {OFFICE},
+    "migrate_policy": {OFFICE},
 }
 
 
@@ -121,6 +125,23 @@ def test_role_table(trigger: str) -> None:
         zh, en = permission_problem(trigger, actor, "cgj") or ("", "")
         assert zh
         assert en
+
+
+def test_support_units_are_parties_to_the_task() -> None:
+    """A support unit's staff add their part (add_evidence) but neither start nor submit; its
+    inspectors verify nothing of a task their unit supports (separation of duties)."""
+    support = ("jd-cg",)
+    assert permission_problem("add_evidence", OTHER_STAFF, "cgj", support) is None
+    assert permission_problem("add_evidence", OTHER_STAFF, "cgj") is not None
+    for trigger in ("start", "submit_self_check", "return_assignment", "reassign"):
+        assert permission_problem(trigger, OTHER_STAFF, "cgj", support) is not None
+    support_inspector = Actor("qian", "jd-cg", Role.INSPECTOR)
+    for trigger in ("pass_verification", "fail_verification", "record_verdict"):
+        assert permission_problem(trigger, support_inspector, "cgj") is None
+        problem = permission_problem(trigger, support_inspector, "cgj", support)
+        assert problem is not None
+        assert "配合单位" in problem[0]
+        assert "support unit" in problem[1]
 
 
 def test_role_table_covers_every_trigger() -> None:

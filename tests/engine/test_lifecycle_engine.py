@@ -161,7 +161,9 @@ def test_allowed_combines_paths_and_roles(
     assert engine.allowed(task_id, staff) == {"start", "request_extension", "return_assignment"}
     assert engine.allowed(task_id, other_staff) == set()
     run_to(engine, clock, "self_checked", task_id)
-    assert engine.allowed(task_id, inspector) == {"pass_verification", "fail_verification"}
+    # record_verdict (登记验收意见) is open on every self-checked task: with one verifier it is the
+    # same as pass/fail_verification (docs/joint-work.md).
+    assert engine.allowed(task_id, inspector) == {"pass_verification", "fail_verification", "record_verdict"}
     assert engine.allowed(task_id, own_inspector) == set()
     assert engine.allowed(task_id, office) == {"cancel"}
     assert engine.allowed(task_id, Actor.system()) == set()

@@ -39,6 +39,10 @@ TABLES = (
     "office_scopes",
     "inspection_rounds",
     "findings",
+    "joint_tasks",
+    "verdicts",
+    "policies",
+    "campaign_policies",
 )
 
 

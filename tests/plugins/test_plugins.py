@@ -330,6 +330,28 @@ def test_evidence_attributes_are_checked_at_self_check(
     assert engine.submit_self_check(task.id, by=staff, evidence=[good]).state is TaskState.SELF_CHECKED
 
 
+def test_evidence_attributes_are_checked_when_a_unit_adds_its_part(
+    make_engine: Callable[..., Engine], office: Actor, staff: Actor
+) -> None:
+    engine = make_engine(plugins=[Schemas()])
+    task = assign_sample(engine, by=office, support_units=["jd-cg"])
+    engine.start(task.id, by=staff, plan=sample_plan(task, engine), deployment=sample_deployment())
+    record = Evidence(
+        "refill_record",
+        "evidence://r.pdf",
+        "c" * 64,
+        engine.clock.now(),
+        "孙丽",
+        attributes={"refilled_on": "?"},
+    )
+    street = Actor("sun", "jd-cg", "unit")
+    before = snapshot(engine, task.id)
+    with pytest.raises(RuleViolation) as refused:
+        engine.add_evidence(task.id, by=street, evidence=[record])
+    assert refused.value.codes == ("evidence_attributes",)
+    assert snapshot(engine, task.id) == before
+
+
 def test_a_kind_declared_twice_is_refused_at_construction(clock: Any) -> None:
     twin = _plugin("twin", campaignflow_task_kinds=lambda: Schemas().campaignflow_task_kinds())
     with pytest.raises(PluginLoadError, match="twin") as refused:

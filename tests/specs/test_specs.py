@@ -16,16 +16,18 @@ from pathlib import Path
 import pytest
 from pytest_bdd import scenarios
 
+from campaignflow.domain.joint import JOINT_CATALOGUE
 from campaignflow.domain.rules import CATALOGUE
 from campaignflow.domain.schemas import SCHEMA_CATALOGUE
 from campaignflow.testing import steps
+from campaignflow.testing.jointsteps import SPEC_RULE_CODES
 from campaignflow.testing.traceability import rule_coverage, scenarios_in, uncovered, unknown_rules
 
 scenarios(".")
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 
-POLICY_AREAS = {"lifecycle", "permission", "dossier", "escalation", "scoring"}
+POLICY_AREAS = {"lifecycle", "permission", "dossier", "escalation", "scoring", "policy"}
 """``@rule:`` tags that name a policy area rather than a catalogue code."""
 
 
@@ -36,12 +38,15 @@ def test_the_specs_are_there() -> None:
 
 
 def test_every_rule_code_has_a_scenario() -> None:
-    missing = uncovered({**CATALOGUE, **SCHEMA_CATALOGUE}, [SPECS])
+    missing = uncovered({**CATALOGUE, **SCHEMA_CATALOGUE, **JOINT_CATALOGUE}, [SPECS])
     assert missing == [], f"这些规则代码还没有场景 / rule codes without a scenario: {missing}"
 
 
 def test_every_rule_tag_names_a_known_code() -> None:
-    assert unknown_rules(set(CATALOGUE) | set(SCHEMA_CATALOGUE) | POLICY_AREAS, [SPECS]) == {}
+    known = (
+        set(CATALOGUE) | set(SCHEMA_CATALOGUE) | set(JOINT_CATALOGUE) | set(SPEC_RULE_CODES) | POLICY_AREAS
+    )
+    assert unknown_rules(known, [SPECS]) == {}
 
 
 def test_every_scenario_is_tagged_with_what_it_covers() -> None:
