@@ -565,6 +565,9 @@ def run_scale(args: argparse.Namespace) -> dict[str, Any]:
     found["rss"] = scale.rss_growth(args.rss_actions, log=_log)
     if not args.no_pg:
         try:
+            found["sweep_postgresql"] = scale.sweep_scale(
+                (small, large), due=args.sweep_due, reps=args.reps, url=args.pg, log=_log
+            )
             found["processes_postgresql"] = scale.processes(
                 args.pg, lifecycles=args.proc_lifecycles, outbox_rows=400, reps=args.reps, log=_log
             )
@@ -584,11 +587,12 @@ def print_scale(scaled: dict[str, Any]) -> None:
         values = f"{spread['median']:>7.3f} {spread['min']:>7.3f} {spread['max']:>7.3f}"
         print(f"{label:<58} {values} {mark:>7}  {'yes' if met else 'NO'}")
 
-    sweep = scaled.get("sweep_sqlite")
-    if sweep:
-        small, large = sweep["sizes"]
-        label = f"sqlite sweep {large:.0e} / {small:.0e} tasks ({sweep['due']} due)"
-        line(label.replace("e+0", "e"), sweep["ratio"], 2.0, at_most=True)
+    for backend in ("sqlite", "postgresql"):
+        sweep = scaled.get(f"sweep_{backend}")
+        if sweep:
+            small, large = sweep["sizes"]
+            label = f"{backend} sweep {large:.0e} / {small:.0e} tasks ({sweep['due']} due)"
+            line(label.replace("e+0", "e"), sweep["ratio"], 2.0, at_most=True)
     proc = scaled.get("processes_postgresql")
     if proc:
         line(

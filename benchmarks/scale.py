@@ -1,9 +1,10 @@
 """The scale figures of issue 10, each a ratio measured in the same run (see run.py).
 
-- **sweep**: ``engine.sweep()`` over the same number of due tasks in a database holding 10⁴ and one
-  holding 10⁶ tasks (``--sweep-sizes``), the rest archived: the partial index ``ix_tasks_due`` should
-  keep the sweep flat. Archived rows are seeded with one ``INSERT … SELECT`` over a recursive CTE
-  (SQLite) or ``generate_series`` (PostgreSQL); the due tasks are real assignments.
+- **sweep** (SQLite, and PostgreSQL unless ``--no-pg``): ``engine.sweep()`` over the same number of
+  due tasks in a database holding 10⁴ and one holding 10⁶ tasks (``--sweep-sizes``), the rest
+  archived: the partial index ``ix_tasks_due`` should keep the sweep flat. Archived rows are
+  seeded with one ``INSERT … SELECT`` over a recursive CTE (SQLite) or ``generate_series``
+  (PostgreSQL); the due tasks are real assignments.
 - **processes** (PostgreSQL): actions/s with 1 and 4 OS processes, for the engine and for the floor,
   and the engine's 4/1 speed-up over the floor's own; outbox dispatch rows/s with 1 and 4
   dispatcher processes (duplicates counted); and the EXPLAIN plan of the outbox claim over a table

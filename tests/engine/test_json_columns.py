@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 import json
 import math
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from campaignflow import Engine
 from campaignflow.store.database import json_dumps, json_loads
 from campaignflow.testing import assign_sample
+from campaignflow.testing.channels import sqlite_engine
 
 
 class Colour(enum.StrEnum):
@@ -51,13 +53,15 @@ def test_a_task_with_a_huge_integer_attribute_round_trips(engine: Engine) -> Non
     assert engine.get(task.id).attributes == {"编号": 2**70}
 
 
-def test_a_row_written_by_the_stdlib_encoder_still_loads(engine: Engine) -> None:
-    if engine.sqlalchemy_engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL's JSONB never held NaN")
-    task = assign_sample(engine)
-    t = engine.tables.tasks
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text(f"UPDATE {t.name} SET attributes = :a WHERE id = :id"), {"a": '{"x": NaN}', "id": task.id}
-        )
-    assert math.isnan(engine.get(task.id).attributes["x"])
+def test_a_row_written_by_the_stdlib_encoder_still_loads(tmp_path: Path) -> None:
+    # SQLite only: PostgreSQL's JSONB never held NaN.
+    engine = sqlite_engine(tmp_path / "campaign.db")
+    try:
+        task = assign_sample(engine)
+        t = engine.tables.tasks
+        with engine.begin() as conn:
+            statement = sa.text(f"UPDATE {t.name} SET attributes = :a WHERE id = :id")
+            conn.execute(statement, {"a": '{"x": NaN}', "id": task.id})
+        assert math.isnan(engine.get(task.id).attributes["x"])
+    finally:
+        engine.close()
