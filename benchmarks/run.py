@@ -1,6 +1,7 @@
 """The benchmark harness: the engine against the database floor and peer engines, as ratios.
 
-    .venv/bin/python benchmarks/run.py [--tasks 150] [--reps 5] [--no-pg] [--no-peers]
+    .venv/bin/python benchmarks/run.py [--tasks 150] [--reps 5] [--no-pg] [--no-peers] [--no-scale]
+                                       [--full]
 
 Machines are shared and noisy, so every figure that matters is a **ratio of two rates measured in
 the same repetition**, and the table shows the median over ``--reps`` repetitions (≥ 5 for the
@@ -24,8 +25,12 @@ PostgreSQL (``--pg``, default the local ``test`` database, in a throwaway schema
   step (one transaction per step); ``transitions`` with one Machine per task, its state saved the
   same way. Peers need ``pip install -e '.[bench]'``; without them their rows are skipped.
 
-Scale figures of issue 10 (sweep at 10⁴ vs 10⁶ tasks, 4-process outbox claim, RSS over 10⁶ actions,
-ledger import) are not measured here yet.
+The peers' ceiling is shown too: the floor's (and the raw driver's) lifecycles/s over Spiff's, the
+most any engine that persists each step this way could reach.
+
+The scale figures (sweep at 10⁴ vs 10⁶ stored tasks, 1 vs 4 processes on PostgreSQL, RSS growth over
+many actions: 10⁶ with ``--full``) come from ``benchmarks/scale.py``; ``--no-scale`` skips them.
+Ledger import is not measured: there is no importer (nor a bulk assignment API) yet.
 """
 
 from __future__ import annotations
@@ -70,6 +75,8 @@ RATIOS: dict[str, tuple[str, str, float | None]] = {
     "engine batched / floor batched": ("engine_batched", "floor_batched", 0.6),
     "floor / raw driver": ("floor", "raw", None),
     "engine lifecycles / SpiffWorkflow": ("engine_lifecycles", "spiff_lifecycles", 5.0),
+    "floor lifecycles / SpiffWorkflow": ("floor_lifecycles", "spiff_lifecycles", None),  # ceiling
+    "raw lifecycles / SpiffWorkflow": ("raw_lifecycles", "spiff_lifecycles", None),
     "engine lifecycles / Spiff in memory": ("engine_lifecycles", "spiff_in_memory_lifecycles", None),
     "engine lifecycles / transitions": ("engine_lifecycles", "transitions_lifecycles", None),
 }
@@ -210,10 +217,10 @@ def _fresh_tasks(b: Backend, tasks: int) -> list[str]:
     return [assign_sample(b.engine).id for _ in range(tasks)]
 
 
-def floor_rate(b: Backend, tasks: int, *, batched: bool) -> float:
-    """Prebuilt Core statements on the engine's own tables and connection settings."""
-    ids = _fresh_tasks(b, tasks)
-    tables = b.engine.tables
+def floor_actions(engine: Engine, ids: list[str], *, batched: bool) -> int:
+    """Seven floor actions on each task of ``ids``: prebuilt Core statements on the engine's own
+    tables and connection settings; one transaction per action, or per task when ``batched``."""
+    tables = engine.tables
     t, h, o = tables.tasks, tables.history, tables.outbox
     read = sa.select(t).where(t.c.id == sa.bindparam("id"))
     update = (
@@ -227,8 +234,8 @@ def floor_rate(b: Backend, tasks: int, *, batched: bool) -> float:
         )
     )
     hist, out = h.insert(), o.insert()
-    now = b.clock.now()
-    db = b.engine.sqlalchemy_engine
+    now = engine.clock.now()
+    db = engine.sqlalchemy_engine
 
     def action(conn: sa.Connection, tid: str, step: int) -> None:
         row = conn.execute(read, {"id": tid}).one()
@@ -265,19 +272,22 @@ def floor_rate(b: Backend, tasks: int, *, batched: bool) -> float:
             },
         )
 
-    def run() -> int:
-        for tid in ids:
-            if batched:
-                with db.begin() as conn:
-                    for step in range(ACTIONS_PER_TASK):
-                        action(conn, tid, step)
-            else:
+    for tid in ids:
+        if batched:
+            with db.begin() as conn:
                 for step in range(ACTIONS_PER_TASK):
-                    with db.begin() as conn:
-                        action(conn, tid, step)
-        return tasks * ACTIONS_PER_TASK
+                    action(conn, tid, step)
+        else:
+            for step in range(ACTIONS_PER_TASK):
+                with db.begin() as conn:
+                    action(conn, tid, step)
+    return len(ids) * ACTIONS_PER_TASK
 
-    return _timed(run)
+
+def floor_rate(b: Backend, tasks: int, *, batched: bool) -> float:
+    """The floor's actions/s on freshly assigned tasks (assigned before the clock starts)."""
+    ids = _fresh_tasks(b, tasks)
+    return _timed(lambda: floor_actions(b.engine, ids, batched=batched))
 
 
 def raw_rate(b: Backend, tasks: int) -> float:
@@ -492,6 +502,8 @@ def repetition(b: Backend, tasks: int, peers: bool) -> dict[str, float]:
     rates["floor_batched"] = floor_rate(b, tasks, batched=True)
     rates["engine_batched"] = engine_rate(b, tasks, batched=True)
     rates["engine_lifecycles"] = rates["engine"] / ACTIONS_PER_TASK
+    rates["floor_lifecycles"] = rates["floor"] / ACTIONS_PER_TASK  # what the engine could reach at most
+    rates["raw_lifecycles"] = rates["raw"] / ACTIONS_PER_TASK
     if peers and b.name == "sqlite":
         for key, reload in (("spiff_lifecycles", True), ("spiff_in_memory_lifecycles", False)):
             spiff = spiff_rate(b, max(tasks // 5, 5), reload=reload)
@@ -536,6 +548,74 @@ def print_table(results: dict[str, Any]) -> None:
             met = "" if r["met"] is None else ("yes" if r["met"] else "NO")
             spread = f"{r['median']:>7.3f} {r['min']:>7.3f} {r['max']:>7.3f}"
             print(f"{backend:<11} {label:<36} {spread} {target:>7}  {met}")
+    print_scale(results.get("scale", {}))
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def run_scale(args: argparse.Namespace) -> dict[str, Any]:
+    """The scale figures (benchmarks/scale.py); a part needing PostgreSQL is skipped without it."""
+    import scale
+
+    small, large = (int(n) for n in args.sweep_sizes.split(","))
+    found: dict[str, Any] = {}
+    found["sweep_sqlite"] = scale.sweep_scale((small, large), due=args.sweep_due, reps=args.reps, log=_log)
+    found["rss"] = scale.rss_growth(args.rss_actions, log=_log)
+    if not args.no_pg:
+        try:
+            found["sweep_postgresql"] = scale.sweep_scale(
+                (small, large), due=args.sweep_due, reps=args.reps, url=args.pg, log=_log
+            )
+            found["processes_postgresql"] = scale.processes(
+                args.pg, lifecycles=args.proc_lifecycles, outbox_rows=400, reps=args.reps, log=_log
+            )
+        except sa.exc.OperationalError as fault:
+            _log(f"processes: skipped ({fault.orig})")
+    return found
+
+
+def print_scale(scaled: dict[str, Any]) -> None:
+    if not scaled:
+        return
+    print(f"\n{'scale (same run)':<58} {'median':>7} {'min':>7} {'max':>7} {'target':>7}  met")
+
+    def line(label: str, spread: dict[str, float], target: float, *, at_most: bool) -> None:
+        met = spread["median"] <= target if at_most else spread["median"] >= target
+        mark = f"{'<=' if at_most else '>='}{target:g}"
+        values = f"{spread['median']:>7.3f} {spread['min']:>7.3f} {spread['max']:>7.3f}"
+        print(f"{label:<58} {values} {mark:>7}  {'yes' if met else 'NO'}")
+
+    for backend in ("sqlite", "postgresql"):
+        sweep = scaled.get(f"sweep_{backend}")
+        if sweep:
+            small, large = sweep["sizes"]
+            label = f"{backend} sweep {large:.0e} / {small:.0e} tasks ({sweep['due']} due)"
+            line(label.replace("e+0", "e"), sweep["ratio"], 2.0, at_most=True)
+    proc = scaled.get("processes_postgresql")
+    if proc:
+        line(
+            "postgresql engine 4/1-process speed-up / floor's",
+            proc["engine_speedup_over_floor_speedup"],
+            0.9,
+            at_most=False,
+        )
+        for key in ("engine", "floor", "dispatch"):
+            s = proc["speedup_4_over_1"][key]
+            label = f"postgresql 4/1-process speed-up, {key}"
+            print(f"{label:<58} {s['median']:>7.3f} {s['min']:>7.3f} {s['max']:>7.3f}")
+        uses = proc["outbox_claim_plan"]["uses_partial_index"]
+        print(
+            f"{'postgresql outbox claim uses ix_outbox_pending (EXPLAIN)':<58} {'yes' if uses else 'NO':>7}"
+        )
+        print(f"{'postgresql dispatch duplicates (1 and 4 processes)':<58} {proc['dispatch_duplicates']:>7}")
+    rss = scaled.get("rss")
+    if rss:
+        label = f"sqlite RSS growth over {rss['actions']:,} actions (MB)"
+        growth = rss["growth_mb"]
+        print(f"{label:<58} {growth:>7.1f} {'':>7} {'':>7} {'<=50':>7}  {'yes' if growth <= 50 else 'NO'}")
+    print(f"{'ledger import / raw executemany':<58} {'-':>7}  not measured: no importer yet (issue 6)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -546,7 +626,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
     parser.add_argument("--no-peers", action="store_true", help="skip SpiffWorkflow and transitions")
     parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--no-scale", action="store_true", help="skip the scale figures (scale.py)")
+    parser.add_argument(
+        "--full", action="store_true", help="the full scale run: RSS over 10^6 actions (long)"
+    )
+    parser.add_argument("--sweep-sizes", default="10000,1000000", help="stored tasks: small,large")
+    parser.add_argument("--sweep-due", type=int, default=300, help="due tasks in each sweep")
+    parser.add_argument("--rss-actions", type=int, default=20_000, help="actions in the RSS run")
+    parser.add_argument("--proc-lifecycles", type=int, default=24, help="lifecycles per 1-vs-4 run")
     args = parser.parse_args(argv)
+    if args.full:
+        args.rss_actions = max(args.rss_actions, 1_000_000)
     backends: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmpdir:
         makers: list[tuple[str, Callable[[], contextlib.AbstractContextManager[Backend]]]] = [
@@ -565,6 +655,7 @@ def main(argv: list[str] | None = None) -> int:
                     backends[name] = summarize(name, reps)
             except sa.exc.OperationalError as fault:
                 print(f"{name}: skipped ({fault.orig})", file=sys.stderr)
+    scaled = {} if args.no_scale else run_scale(args)
     results = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
@@ -575,6 +666,7 @@ def main(argv: list[str] | None = None) -> int:
         "tasks": args.tasks,
         "reps": args.reps,
         "backends": backends,
+        "scale": scaled,
     }
     print_table(results)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -1085,10 +1085,13 @@ class Engine(
                 actor=actor,
                 rules=self._rules_for(conn, task),
             )
-            changed = attrs.evolve(task, state=TaskState(dest), updated_at=now, **change(task, extra))
-            body = payload_of(task, changed) if payload_of else (payload or {})
+            changes = {"state": TaskState(dest), "updated_at": now, **change(task, extra)}
+            base, body, fields = task, payload or {}, tuple(changes)
+            if payload_of is not None:  # the payload reads the changed task: evolve it first
+                base = attrs.evolve(task, **changes)
+                changes, body = {}, payload_of(task, base)
             stored, entry = self._step(
-                changed,
+                base,
                 actor=actor,
                 trigger=trigger,
                 from_state=task.state.value,
@@ -1096,8 +1099,13 @@ class Engine(
                 reason=(reason or "").strip(),
                 payload=body,
                 now=now,
+                changes=changes,
             )
-            if not self._repo.update(conn, stored, expected_version=task.version, previous=task):
+            previous_unit = task.unit if task.unit != stored.unit else None
+            rows = outbox_rows(stored, entry, previous_unit=previous_unit, notifiers=self.plugins.notifiers)
+            if not self._repo.write_step(
+                conn, stored, entry, rows, expected_version=task.version, previous=task, fields=fields
+            ):
                 raise ConflictError(
                     f"任务 {task.id} 已被他人修改（版本 {task.version}），请刷新后重试",
                     f"task {task.id} changed since version {task.version} was read: reload and retry",
@@ -1106,9 +1114,6 @@ class Engine(
                     trigger=trigger,
                     actor=actor.id,
                 )
-            self._write_effects(
-                conn, stored, entry, previous_unit=task.unit if task.unit != stored.unit else None
-            )
             self._save_joint(conn, stored, work, joint, now)
             if after is not None:
                 after(conn, stored)
@@ -1152,27 +1157,45 @@ class Engine(
         reason: str,
         payload: Mapping[str, Any],
         now: datetime,
+        changes: Mapping[str, Any] | None = None,
     ) -> tuple[Task, HistoryEntry]:
-        """The task at its next version with its new history head, and that history entry."""
+        """The task at its next version with its new history head (and ``changes``, applied in the
+        same evolve), and that history entry."""
         seq = task.version + 1
         prev = task.history_head or GENESIS
-        fields: dict[str, Any] = {
-            "task_id": task.id,
-            "seq": seq,
-            "at": now,
-            "actor_id": actor.id,
-            "actor_role": actor.role.value,
-            "actor_unit": actor.unit,
-            "trigger": trigger,
-            "from_state": None if from_state == NEW else from_state,
-            "to_state": to_state,
-            "reason": reason,
-            "payload": dict(payload),
-            "prev_hash": prev,
-        }
-        digest = entry_hash(**fields)
-        entry = HistoryEntry(**fields, hash=digest)
-        return attrs.evolve(task, version=seq, history_head=digest), entry
+        body = dict(payload)
+        source = None if from_state == NEW else from_state
+        role = actor.role.value
+        digest = entry_hash(
+            task_id=task.id,
+            seq=seq,
+            at=now,
+            actor_id=actor.id,
+            actor_role=role,
+            actor_unit=actor.unit,
+            trigger=trigger,
+            from_state=source,
+            to_state=to_state,
+            reason=reason,
+            payload=body,
+            prev_hash=prev,
+        )
+        entry = HistoryEntry(
+            task.id,
+            seq,
+            now,
+            actor.id,
+            role,
+            actor.unit,
+            trigger,
+            source,
+            to_state,
+            reason,
+            body,
+            prev,
+            digest,
+        )
+        return attrs.evolve(task, version=seq, history_head=digest, **(changes or {})), entry
 
     def _write_effects(
         self, conn: sa.Connection, task: Task, entry: HistoryEntry, *, previous_unit: str | None

@@ -22,8 +22,12 @@ GENESIS = "0" * 64
 """The ``prev_hash`` of a task's first history entry."""
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+"""One encoder for every hash: ``json.dumps`` with these options builds a new encoder per call."""
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _CANONICAL.encode(value)
 
 
 def entry_hash(

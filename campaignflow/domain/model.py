@@ -117,10 +117,13 @@ def _is_date(_inst: object, attribute: attrs.Attribute[Any], value: object) -> N
         )
 
 
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
 def freeze_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     """A read-only copy of ``value`` with str keys and JSON-serialisable values."""
-    if value is None:
-        return MappingProxyType({})
+    if value is None or (isinstance(value, Mapping) and not value):
+        return _EMPTY  # the one shared empty mapping: every task load builds evidence with one
     if not isinstance(value, Mapping):
         raise InvalidInput(
             "attributes 必须是映射（dict）", "attributes must be a mapping", field="attributes"

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import attrs
 import pytest
 import sqlalchemy as sa
 
@@ -17,13 +18,15 @@ from campaignflow.testing import drive_to, sample_evidence
 
 @pytest.fixture
 def updates(engine: Engine) -> Iterator[list[str]]:
-    """The SQL of every UPDATE of the tasks table the engine sends, in order."""
+    """The SQL of every UPDATE of the tasks table the engine sends, in order (from ``UPDATE``: on
+    PostgreSQL an action's UPDATE is a CTE of the one statement that also inserts its history)."""
     seen: list[str] = []
-    table = engine.tables.tasks.name
+    update = re.compile(rf"UPDATE\s+\S*\b{engine.tables.tasks.name}\s+SET\b", re.IGNORECASE)
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("UPDATE") and table in statement:
-            seen.append(statement)
+        found = update.search(statement)
+        if found:
+            seen.append(statement[found.start() :])
 
     sa.event.listen(engine.sqlalchemy_engine, "before_cursor_execute", record)
     yield seen
@@ -83,3 +86,65 @@ def test_partial_update_is_still_version_guarded(engine: Engine, inspector: Acto
         # The write the loser of a race would send: the same changed columns, the old version.
         assert not stale(conn, racer, expected_version=task.version, previous=task)
     assert engine.get(task.id) == racer
+
+
+@pytest.fixture
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """Every statement the engine sends to the database, in order."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    sa.event.listen(engine.sqlalchemy_engine, "before_cursor_execute", record)
+    yield seen
+    sa.event.remove(engine.sqlalchemy_engine, "before_cursor_execute", record)
+
+
+def test_an_action_writes_task_history_and_outbox_in_one_round_trip_on_postgresql(
+    engine: Engine, inspector: Actor, statements: list[str]
+) -> None:
+    task = drive_to(engine, "self_checked")
+    statements.clear()
+    failed = engine.fail_verification(task.id, by=inspector, reason="仍有垃圾")
+    sent = [s for s in statements if not s.lstrip().upper().startswith(("BEGIN", "COMMIT"))]
+    if engine.sqlalchemy_engine.dialect.name == "postgresql":
+        assert len(sent) == 2, sent  # read the task; then ONE statement for every write
+        assert sent[1].lstrip().upper().startswith("WITH")
+    else:  # SQLite has no data-modifying CTEs: read, update, history, outbox (executemany)
+        assert len(sent) == 4, sent
+    # Whatever the path, the writes are all there: the task, its chained history, both messages.
+    assert engine.get(task.id) == failed
+    assert engine.verify_history(task.id) is None
+    assert [(h.seq, h.trigger) for h in engine.history(task.id)][-1] == (failed.version, "fail_verification")
+    notified = [r for r in engine.notifications(task.id) if r["event"] == "fail_verification"]
+    assert sorted(r["recipient"] for r in notified) == ["cgj", "cwb"]
+
+
+def test_a_lost_version_race_writes_nothing_on_either_path(engine: Engine, inspector: Actor) -> None:
+    task = drive_to(engine, "self_checked")
+    stale = task
+    engine.fail_verification(task.id, by=inspector, reason="仍有垃圾")
+    before = (len(engine.history(task.id)), len(engine.notifications(task.id)))
+    last = engine.history(task.id)[-1]
+    with engine.begin() as conn:
+        written = engine._repo.write_step(
+            conn,
+            attrs.evolve(stale, version=stale.version + 1, history_head="f" * 64),
+            last,
+            [
+                {
+                    "task_id": task.id,
+                    "event": "fail_verification",
+                    "recipient": "cgj",
+                    "payload": {},
+                    "idempotency_key": "lost-race",
+                    "created_at": task.updated_at,
+                    "kind": "message",
+                }
+            ],
+            expected_version=stale.version,
+            previous=stale,
+        )
+    assert written is False
+    assert (len(engine.history(task.id)), len(engine.notifications(task.id))) == before
