@@ -62,6 +62,10 @@ def _instance(value: object, kind: type, name: str) -> Any:
     return value
 
 
+_READ: Any = object()
+"""The campaign's separation of duties was not passed: read it."""
+
+
 class CampaignActions:
     """Campaign structure: registration, lookups, scopes and the territorial rule."""
 
@@ -315,14 +319,24 @@ class CampaignActions:
         return frozenset(allowed)
 
     def _check_scope(
-        self, conn: sa.Connection, trigger: str, actor: Actor, *, campaign: str, unit: str, **context: Any
+        self,
+        conn: sa.Connection,
+        trigger: str,
+        actor: Actor,
+        *,
+        campaign: str,
+        unit: str,
+        separation: str | None = _READ,
+        **context: Any,
     ) -> None:
         """PermissionDenied when the actor's office scope or the campaign's subtree separation
         forbids the action (after the role check passed). Costs one indexed read for office actions
         and verifications, one more (the unit's lineage) only when a scope or separation applies."""
         role, relation = PERMISSIONS[trigger]
         scopes = self._structure.scopes(conn, actor.unit) if role is Role.OFFICE else []
-        subtree = relation == "other" and self._structure.separation(conn, campaign) == "subtree"
+        if relation == "other" and separation is _READ:
+            separation = self._structure.separation(conn, campaign)
+        subtree = relation == "other" and separation == "subtree"
         if not scopes and not subtree:
             return
         chain = self._structure.lineage(conn, unit) or lineage(unit, {})

@@ -1045,10 +1045,11 @@ class Engine(
         _text(task_id, "task_id")
         now = self.clock.now()
         with self._tx(connection) as conn:
-            task = self._repo.load(conn, task_id)
-            if task is None:
+            loaded = self._repo.load_for_action(conn, task_id)
+            if loaded is None:
                 raise NotFound("task", task_id)
-            work = self._joint_work(conn, trigger, task)
+            task, stored_work, separation = loaded
+            work = self._joint_work(conn, trigger, task, stored_work)
             problem = permission_problem(trigger, actor, task.unit, work.support_units if work else ())
             if problem:
                 raise PermissionDenied(
@@ -1060,6 +1061,7 @@ class Engine(
                 actor,
                 campaign=task.campaign,
                 unit=task.unit,
+                separation=separation,
                 task_id=task.id,
                 state=task.state.value,
             )

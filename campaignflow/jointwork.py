@@ -69,6 +69,10 @@ def _verdict_trigger(verification: Verification | None, verdicts: Sequence[Verdi
     return "record_verdict"
 
 
+_READ: Any = object()
+"""No joint arrangement was passed: read it."""
+
+
 class JointActions:
     """Mixed into :class:`~campaignflow.Engine`; not used on its own."""
 
@@ -235,10 +239,16 @@ class JointActions:
 
     # --- the engine's action path calls these ------------------------------------------------------
 
-    def _joint_work(self, conn: sa.Connection, trigger: str, task: Task) -> JointWork | None:
-        """The stored arrangement of ``task`` when ``trigger`` needs it (else None, no query)."""
+    def _joint_work(
+        self, conn: sa.Connection, trigger: str, task: Task, stored: Any = _READ
+    ) -> JointWork | None:
+        """The stored arrangement of ``task`` when ``trigger`` needs it (else None, no query).
+        ``stored``: the arrangement's JSON as the action's task read brought it (None: not joint);
+        without it, it is read."""
         if trigger not in JOINT_TRIGGERS:
             return None
+        if stored is not _READ:
+            return JointWork.from_json(stored) if stored is not None else None
         return self._joint.work(conn, task.id)
 
     def _joint_context(

@@ -257,6 +257,14 @@ class Repository:
         self.timezone = timezone
         t, h, o, u = tables.tasks, tables.history, tables.outbox, tables.units
         self._load_task = sa.select(t).where(t.c.id == sa.bindparam("id"))
+        # An action reads, with its task and in the same statement, what the permission and rule
+        # checks may need besides: the joint arrangement and the campaign's separation of duties.
+        jt, cp = tables.joint.joint_tasks, tables.campaigns
+        self._load_for_action = (
+            sa.select(t, jt.c.work.label("joint_work"), cp.c.separation.label("campaign_separation"))
+            .select_from(t.outerjoin(jt, jt.c.task_id == t.c.id).outerjoin(cp, cp.c.id == t.c.campaign))
+            .where(t.c.id == sa.bindparam("id"))
+        )
         self._load_by_ref = sa.select(t).where(
             t.c.campaign == sa.bindparam("campaign"), t.c.external_ref == sa.bindparam("ref")
         )
@@ -289,6 +297,14 @@ class Repository:
     def load(self, conn: sa.Connection, task_id: str) -> Task | None:
         row = conn.execute(self._load_task, {"id": task_id}).mappings().first()
         return _task_from_row(row, self.timezone) if row is not None else None
+
+    def load_for_action(self, conn: sa.Connection, task_id: str) -> tuple[Task, Any, str | None] | None:
+        """The task, its stored joint arrangement (JSON, None if not joint) and its campaign's
+        separation of duties (None for an unregistered campaign), in one statement."""
+        row = conn.execute(self._load_for_action, {"id": task_id}).mappings().first()
+        if row is None:
+            return None
+        return _task_from_row(row, self.timezone), row["joint_work"], row["campaign_separation"]
 
     def load_by_ref(self, conn: sa.Connection, campaign: str, ref: str) -> Task | None:
         row = conn.execute(self._load_by_ref, {"campaign": campaign, "ref": ref}).mappings().first()
