@@ -288,7 +288,7 @@ def test_a_stale_read_loses_with_conflict_and_writes_nothing(
     engine.start(task_id, by=A["staff"], plan=sample_plan(stale, engine), deployment=sample_deployment())
     before = snapshot(engine, task_id)
     # Make the engine act on the version it read before the start: as if both read at once.
-    monkeypatch.setattr(engine._repo, "load", lambda conn, tid: stale)
+    monkeypatch.setattr(engine._repo, "load_for_action", lambda conn, tid: (stale, None, None))
     with pytest.raises(ConflictError) as info:
         engine.cancel(task_id, by=A["office"], reason="撤销")
     monkeypatch.undo()
