@@ -4,6 +4,7 @@ through psycopg 3, or a host's own SQLAlchemy Engine / Connection / Session."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -31,12 +32,21 @@ def json_dumps(value: Any) -> str:
         return json.dumps(value)
 
 
+_LONG_DIGITS = re.compile(r"\d{19,}")
+_LONG_DIGITS_BYTES = re.compile(rb"\d{19,}")
+
+
 def json_loads(text: str | bytes) -> Any:
-    """A column value from its JSON text; :func:`json.loads` for text orjson refuses (NaN)."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
+    """A column value from its JSON text; :func:`json.loads` for text orjson refuses (NaN) and for
+    text with a run of 19 or more digits, which may be an integer past 64 bits: orjson would read
+    that as a float and lose digits, where the value must come back exactly."""
+    long = _LONG_DIGITS.search(text) if isinstance(text, str) else _LONG_DIGITS_BYTES.search(text)
+    if long is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
 
 
 def _sqlite_setup(engine: sa.Engine) -> None:

@@ -65,3 +65,11 @@ def test_a_row_written_by_the_stdlib_encoder_still_loads(tmp_path: Path) -> None
         assert math.isnan(engine.get(task.id).attributes["x"])
     finally:
         engine.close()
+
+
+def test_an_integer_past_64_bits_is_read_back_exactly() -> None:
+    # orjson reads such an integer as a float (10**29 + 1 would come back as 1e29): the reader falls
+    # back to the stdlib whenever the text holds a run of 19 or more digits.
+    assert json_loads("[100000000000000000000000000001]") == [10**29 + 1]
+    assert json_loads(b'{"n": -18446744073709551617}') == {"n": -(2**64) - 1}
+    assert json_loads('{"phone": "13800138000"}') == {"phone": "13800138000"}
