@@ -43,12 +43,16 @@ def _sheet(values: Worksheet, formulas: Worksheet) -> RawSheet:
     rows = tuple(tuple(row) for row in values.iter_rows(values_only=True))
     uncached: set[tuple[int, int]] = set()
     found: set[tuple[int, int]] = set()
-    for row in formulas.iter_rows():
+    for row in formulas.iter_rows():  # streamed (read-only): only the formula cells matter here
         for cell in row:
+            if cell.data_type != "f":
+                continue
             row_, column = cell.row, cell.column
-            if cell.data_type == "f" and row_ is not None and column is not None:
+            if row_ is not None and column is not None:
                 found.add((row_, column))
-                uncached.update([(row_, column)] if values.cell(row_, column).value is None else [])
+                line = rows[row_ - 1] if row_ <= len(rows) else ()
+                cached = line[column - 1] if column <= len(line) else None
+                uncached.update([(row_, column)] if cached is None else [])
     merged = tuple(
         (r.min_row, r.max_row, r.min_col, r.max_col)
         for r in sorted(values.merged_cells.ranges, key=lambda r: (r.min_row, r.min_col))
@@ -59,7 +63,8 @@ def _sheet(values: Worksheet, formulas: Worksheet) -> RawSheet:
 def _xlsx(path: Path) -> tuple[RawSheet, RawSheet | None]:
     try:
         values = openpyxl.load_workbook(path, data_only=True)
-        formulas = openpyxl.load_workbook(path, data_only=False)
+        # The formulas only need a streaming pass; the values need the full model (merged cells).
+        formulas = openpyxl.load_workbook(path, data_only=False, read_only=True)
     except Exception as error:  # zipfile, XML and openpyxl errors: the file is not a workbook
         raise InvalidInput(
             f"无法读取 Excel 文件 {path.name}（{type(error).__name__}）",
@@ -71,8 +76,11 @@ def _xlsx(path: Path) -> tuple[RawSheet, RawSheet | None]:
         raise InvalidInput(
             f"{path.name} 中没有任务台账工作表", f"{path.name} has no task sheet", field="path"
         )
-    tasks = _sheet(values[task_names[0]], formulas[task_names[0]])
-    units = _sheet(values[UNIT_SHEET], formulas[UNIT_SHEET]) if UNIT_SHEET in values.sheetnames else None
+    try:
+        tasks = _sheet(values[task_names[0]], formulas[task_names[0]])
+        units = _sheet(values[UNIT_SHEET], formulas[UNIT_SHEET]) if UNIT_SHEET in values.sheetnames else None
+    finally:
+        formulas.close()
     return tasks, units
 
 

@@ -271,3 +271,27 @@ def test_a_csv_with_control_characters_and_formula_text_is_refused(engine: Engin
     path.write_text("\n".join([lines[0], header, lines[4]]) + "\n", encoding="utf-8")
     (task,) = import_ledger(engine, path, by=OFFICE, campaign="2026创卫").tasks
     assert task.title == "-减号开头"  # the CSV guard quote is taken off
+
+
+def test_a_ledger_goes_in_with_one_bulk_statement_per_table(engine: Engine, tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    inserts: dict[str, list[bool]] = {}
+
+    def seen(
+        _conn: object, _cursor: object, statement: str, _params: object, _context: object, many: bool
+    ) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO"):
+            table = statement.split()[2].strip('"').split(".")[-1].strip('"')
+            inserts.setdefault(table, []).append(many)
+
+    sa.event.listen(engine.sqlalchemy_engine, "before_cursor_execute", seen)
+    try:
+        report = import_ledger(engine, write_ledger(tmp_path / "台账.xlsx"), by=OFFICE, campaign="2026创卫")
+    finally:
+        sa.event.remove(engine.sqlalchemy_engine, "before_cursor_execute", seen)
+    assert len(report.tasks) == 4
+    tasks = next(v for k, v in inserts.items() if k.endswith("tasks"))
+    history = next(v for k, v in inserts.items() if k.endswith("history"))
+    assert (len(tasks), len(history)) == (1, 1)  # one executemany each, not one insert per row
+    assert all(engine.verify_history(t.id) is None for t in report.tasks)
