@@ -19,15 +19,20 @@ from campaignflow.decompose import DecompositionRow
 from campaignflow.domain.labels import SOURCE_ZH, STATE_ZH
 from campaignflow.domain.model import Task, TaskSource, Unit
 from campaignflow.domain.roles import Actor
+from campaignflow.domain.structure import Campaign, Indicator, check_indicator_tree
 from campaignflow.engine import Engine
 from campaignflow.errors import (
     BatchRefused,
     CampaignflowError,
+    InvalidInput,
     LedgerError,
     LedgerProblem,
+    NotFound,
     RuleViolation,
 )
 from campaignflow.ledger.layout import (
+    INDICATOR_COLUMNS,
+    INDICATOR_REQUIRED,
     LIMITS,
     TASK_COLUMNS,
     TASK_REQUIRED,
@@ -69,11 +74,13 @@ _FIELD_COLUMN = {
 
 @attrs.frozen
 class LedgerReport:
-    """What an import created: the units registered or updated, the tasks assigned (row order)."""
+    """What an import created: the units registered or updated, the tasks assigned (row order),
+    and the indicators of a 测评指标 sheet added to (or replaced in) the campaign's tree."""
 
     units: tuple[Unit, ...]
     tasks: tuple[Task, ...]
     skipped_blank_rows: int
+    indicators: tuple[Indicator, ...] = ()
 
 
 @attrs.frozen
@@ -415,6 +422,72 @@ def _units(rows: list[_Row], known: Sequence[Unit], problems: _Problems) -> list
     return ordered
 
 
+_INDICATOR_FIELD = {"code": "code", "name": "name", "standard": "standard", "weight": "weight"}
+_INDICATOR_FIELD |= {"lead_unit": "lead", "parent": "parent"}
+
+
+def _indicators(rows: list[_Row], problems: _Problems) -> list[tuple[int, Indicator]]:
+    """The 测评指标 sheet's indicators (row number, indicator), each checked as the tree takes it."""
+    found: list[tuple[int, Indicator]] = []
+    for row in rows:
+        before = len(problems.items)
+        code = _text(row, "code", problems, required=True)
+        name = _text(row, "name", problems, required=True)
+        standard = _text(row, "standard", problems) or ""
+        lead = _text(row, "lead", problems)
+        parent = _text(row, "parent", problems)
+        weight = row.values.get("weight")
+        if isinstance(weight, str) and not weight.strip():
+            weight = None
+        if len(problems.items) != before or code is None or name is None:
+            continue
+        try:
+            indicator = Indicator(
+                code=code,
+                name=name,
+                standard=standard,
+                weight=0.0 if weight is None else weight,
+                lead_unit=lead,
+                parent=parent,
+            )
+        except InvalidInput as bad:
+            key = _INDICATOR_FIELD.get(str(bad.context.get("field", "")), "code")
+            problems.add(row.number, key, bad.message_zh, bad.message_en)
+            continue
+        found.append((row.number, indicator))
+    return found
+
+
+def _indicator_tree(
+    engine: Engine,
+    conn: sa.Connection,
+    campaign: str,
+    sheet: list[tuple[int, Indicator]],
+    *,
+    units: set[str],
+    problems: _Problems,
+) -> tuple[Campaign, list[Indicator]]:
+    """The campaign (registered, else a new one named after it) and its tree with the sheet's
+    indicators merged in (a code already in the tree is replaced, in place)."""
+    try:
+        target = engine.campaign(campaign, connection=conn)
+        tree = {i.code: i for i in engine.indicators(campaign, connection=conn)}
+    except NotFound:  # a campaign first named by this ledger: register the campaign too
+        target, tree = Campaign(id=campaign, name=campaign, kind="台账"), {}
+    for number, item in sheet:
+        if item.lead_unit is not None and item.lead_unit not in units:
+            problems.add(
+                number, "lead", f"未知牵头单位“{item.lead_unit}”", f"unknown lead unit {item.lead_unit!r}"
+            )
+        tree[item.code] = item
+    merged = list(tree.values())
+    rows = {item.code: number for number, item in sheet}
+    for index, field, zh, en in check_indicator_tree(merged):
+        code = merged[index].code
+        problems.add(rows.get(code, 0), _INDICATOR_FIELD.get(field, "code"), zh, en)
+    return target, merged
+
+
 def _existing_refs(engine: Engine, conn: sa.Connection, campaign: str, refs: list[str]) -> set[str]:
     t = engine.tables.tasks
     found: set[str] = set()
@@ -453,16 +526,21 @@ def import_ledger(
     if not isinstance(campaign, str) or not campaign.strip():
         raise LedgerError([LedgerProblem(0, "campaign", "须指定创建活动", "a campaign is required")])
     campaign = campaign.strip()
-    task_sheet, unit_sheet = read_file(path)
+    task_sheet, unit_sheet, indicator_sheet = read_file(path)
     name = Path(path).name
     task_headers = {c.key: c.header for c in TASK_COLUMNS}
     unit_headers = {c.key: c.header for c in UNIT_COLUMNS}
     problems = _Problems(task_headers)
     unit_problems = _Problems(unit_headers)
+    indicator_problems = _Problems({c.key: c.header for c in INDICATOR_COLUMNS})
     sheet_units: list[Unit] = []
     if unit_sheet is not None:
         unit_rows = _rows(unit_sheet, UNIT_COLUMNS, UNIT_REQUIRED, unit_problems)
         sheet_units = _units(unit_rows, engine.units(), unit_problems)
+    sheet_indicators: list[tuple[int, Indicator]] = []
+    if indicator_sheet is not None:
+        indicator_rows = _rows(indicator_sheet, INDICATOR_COLUMNS, INDICATOR_REQUIRED, indicator_problems)
+        sheet_indicators = _indicators(indicator_rows, indicator_problems)
     known = {u.id: u for u in engine.units()}
     known.update({u.id: u for u in sheet_units})
     rows = _rows(task_sheet, TASK_COLUMNS, TASK_REQUIRED, problems)
@@ -475,6 +553,7 @@ def import_ledger(
     if not rows and not problems.items:
         problems.add(1, "—", "台账中没有任务行", "the ledger holds no task rows")
     created: tuple[Task, ...] = ()
+    tree: tuple[Campaign, list[Indicator]] | None = None
     with engine.begin() as conn:
         refs = [a.ref for a in assignments if a.ref is not None]
         for ref in sorted(_existing_refs(engine, conn, campaign, refs)):
@@ -482,11 +561,14 @@ def import_ledger(
             problems.add(
                 row, "ref", f"任务编号“{ref}”已在本活动中存在", f"the reference {ref!r} already exists"
             )
-        found = [
-            LedgerProblem(
-                p.row, f"{unit_sheet.name if unit_sheet else ''}!{p.column}", p.message_zh, p.message_en
+        if sheet_indicators:
+            tree = _indicator_tree(
+                engine, conn, campaign, sheet_indicators, units=set(known), problems=indicator_problems
             )
-            for p in unit_problems.items
+        found = [
+            LedgerProblem(p.row, f"{sheet.name if sheet else ''}!{p.column}", p.message_zh, p.message_en)
+            for sheet, sheet_problems in ((unit_sheet, unit_problems), (indicator_sheet, indicator_problems))
+            for p in sheet_problems.items
         ] + problems.items
         if found:
             raise LedgerError(sorted(found, key=lambda p: (p.row, p.column)), source=name)
@@ -499,6 +581,10 @@ def import_ledger(
                 liaison=unit.liaison,
                 connection=conn,
             )
+        if tree is not None:  # the tasks below may name the indicators it adds
+            # Checked above against the units and the tree; the store checks again (and refuses
+            # with StructureFileError, rolling back) should a lead unit have gone meanwhile.
+            engine.register_campaign(tree[0], tree[1], connection=conn)
         # The bulk path of batch decomposition: every row checked in Python (四有四定, scope,
         # pinned policy), then one executemany each for tasks, history and outbox rows.
         rows_ = [
@@ -532,4 +618,4 @@ def import_ledger(
                 ],
                 source=name,
             ) from None
-    return LedgerReport(tuple(sheet_units), created, blank)
+    return LedgerReport(tuple(sheet_units), created, blank, tuple(i for _n, i in sheet_indicators))
