@@ -6,6 +6,7 @@
     campaignflow db upgrade --url URL [--prefix cf_] [--schema S]
     campaignflow db current --url URL [--prefix cf_] [--schema S]
     campaignflow policy [--markdown]
+    campaignflow policy pin / migrate   (policy versions: campaignflow.policycli)
     campaignflow diagram
     campaignflow audit verify --url URL [--task ID] [--checkpoint FILE (--key-file K | --anchor ROOT)]
     campaignflow audit checkpoint --url URL --out FILE [--key-file K]
@@ -49,7 +50,7 @@ from campaignflow.errors import (
     StructureFileError,
 )
 from campaignflow.officecli import COMMANDS as OFFICE_COMMANDS
-from campaignflow.policy import render_policy
+from campaignflow.policycli import policy
 from campaignflow.recurring import load_schedules
 from campaignflow.store.evidence import LocalEvidenceStore
 from campaignflow.store.schema import HEAD
@@ -143,15 +144,7 @@ def demo(db_path: str, bulletin_path: str) -> None:
     console.print(Text(f"演示数据库 / demo database: {db_path}（{result.tasks} 个任务 / tasks）"))
 
 
-@main.command()
-@click.option("--markdown", is_flag=True, help="Markdown instead of plain text / 输出 Markdown")
-def policy(markdown: bool) -> None:
-    """Print the active policy in Chinese / 打印当前生效的政策：流转、角色、四有四定及扩展规则。"""
-    engine = Engine("sqlite://")
-    try:
-        click.echo(render_policy(engine, markdown=markdown), nl=False)
-    finally:
-        engine.close()
+main.add_command(policy)  # policy [--markdown], policy pin, policy migrate: campaignflow.policycli
 
 
 @main.command()

@@ -16,11 +16,12 @@ Title and standard default to the indicator's name and standard when the campaig
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
+import sqlalchemy as sa
 
 from campaignflow.delivery import outbox_rows
 from campaignflow.domain.calendar import Limit
@@ -33,6 +34,7 @@ from campaignflow.domain.serial import dt_to_json
 from campaignflow.errors import (
     BatchRefused,
     CampaignflowError,
+    ConflictError,
     InvalidInput,
     NotFound,
     PermissionDenied,
@@ -44,8 +46,6 @@ if TYPE_CHECKING:
     import contextlib
     from datetime import tzinfo
 
-    import sqlalchemy as sa
-
     from campaignflow.domain.clock import Clock
     from campaignflow.domain.model import HistoryEntry, Unit
     from campaignflow.domain.rules import RuleSet
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from campaignflow.store.repository import Repository
     from campaignflow.store.structure import StructureStore
 
-__all__ = ["MAX_BATCH", "DecomposeActions", "DecompositionReport", "DecompositionRow"]
+__all__ = ["MAX_BATCH", "DecomposeActions", "DecompositionReport", "DecompositionRow", "Progress"]
 
 MAX_BATCH = 50_000  # rows per call: a bigger batch is a mistake, or belongs in several transactions
 
@@ -74,15 +74,19 @@ class DecompositionRow:
     grid: str | None = None
     external_ref: str | None = None
     attributes: Mapping[str, Any] | None = None
+    indicator: str | None = None  # assign_many: each row's indicator (decompose: the call's)
+    source: TaskSource | str | None = None  # 任务来源 of this row, else the call's
 
 
 @attrs.frozen
 class DecompositionReport:
     """A committed decomposition: its batch id (in every task's first history row) and the tasks,
-    in the order of the rows."""
+    in the order of the rows. A retried row (same ``external_ref``, same content) gives the task
+    the first call created; ``created`` counts the tasks this call wrote."""
 
     batch: str
     tasks: tuple[Task, ...]
+    created: int = 0
 
 
 _FIELDS = frozenset(a.name for a in attrs.fields(DecompositionRow))
@@ -107,7 +111,19 @@ def _row(value: object) -> DecompositionRow:
 
 def _refusal(index: int, unit: str, error: CampaignflowError) -> RefusedRow:
     codes = tuple(getattr(error, "codes", ())) or (error.code,)
-    return RefusedRow(index, unit, codes, error.message_zh, error.message_en)
+    return RefusedRow(index, unit, codes, error.message_zh, error.message_en, error=error)
+
+
+def _source(value: object) -> TaskSource:
+    if isinstance(value, TaskSource):
+        return value
+    if isinstance(value, str) and value in TaskSource._value2member_map_:
+        return TaskSource(value)
+    raise InvalidInput("source 不是已知的任务来源", "source is not a known task source", field="source")
+
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` while the rows of a batch are checked."""
 
 
 class DecomposeActions:
@@ -156,6 +172,9 @@ class DecomposeActions:
         def _campaign_policy(
             self, conn: sa.Connection, campaign: str, *, hosted: bool
         ) -> tuple[str, RuleSet]: ...
+        def _same_assignment(
+            self, conn: sa.Connection, existing: Task, requested: tuple[Any, ...]
+        ) -> Task: ...
         def _responsible(
             self,
             conn: sa.Connection,
@@ -185,32 +204,71 @@ class DecomposeActions:
         """逐项分解: assign ``indicator`` of ``campaign`` to every row's unit in one transaction.
 
         The keyword arguments are every row's defaults. All rows become tasks, or none does and
-        :class:`~campaignflow.errors.BatchRefused` lists every refused row and why.
+        :class:`~campaignflow.errors.BatchRefused` lists every refused row and why. A retried call
+        is safe: a row whose ``external_ref`` already names a task of the campaign with the same
+        content gives that task; the same reference with different content is refused
+        (``external_ref_mismatch``).
         """
+        if not isinstance(indicator, str) or not indicator.strip():
+            raise InvalidInput("indicator 不能为空", "indicator must be a non-blank str", field="indicator")
+        base = {"title": title, "standard": standard, "measures": measures, "due": due, "limit": limit}
+        return self._run_batch(
+            campaign, indicator, rows, by=by, base=base, kind=kind, source=source, connection=connection
+        )
+
+    def assign_many(
+        self,
+        campaign: str,
+        rows: Iterable[DecompositionRow | Mapping[str, Any]],
+        *,
+        by: Actor,
+        kind: str = "general",
+        source: TaskSource | str = TaskSource.OFFICE,
+        connection: object | None = None,
+        progress: Progress | None = None,
+    ) -> DecompositionReport:
+        """批量交办: many assignments of ``campaign`` (each row names its own ``indicator``, and may
+        name its ``source``) checked and written like :meth:`decompose`, all or none. The ledger
+        import (:func:`campaignflow.ledger.import_ledger`) goes through here."""
+        return self._run_batch(
+            campaign,
+            None,
+            rows,
+            by=by,
+            base={},
+            kind=kind,
+            source=source,
+            connection=connection,
+            progress=progress,
+        )
+
+    def _run_batch(
+        self,
+        campaign: str,
+        indicator: str | None,
+        rows: Iterable[object],
+        *,
+        by: Actor,
+        base: Mapping[str, Any],
+        kind: str,
+        source: TaskSource | str,
+        connection: object | None,
+        progress: Progress | None = None,
+    ) -> DecompositionReport:
         if not isinstance(by, Actor):
             raise InvalidInput("by 必须是 Actor", "by must be an Actor", field="by")
         problem = permission_problem("assign", by, None)
         if problem:
             raise PermissionDenied(*problem, trigger="assign", actor=by.id)
-        for label, value in (("campaign", campaign), ("indicator", indicator)):
-            if not isinstance(value, str) or not value.strip():
-                raise InvalidInput(f"{label} 不能为空", f"{label} must be a non-blank str", field=label)
-        source_ = (
-            TaskSource(source)
-            if isinstance(source, str) and source in TaskSource._value2member_map_
-            else None
-        )
-        if source_ is None:
-            raise InvalidInput(
-                "source 不是已知的任务来源", "source is not a known task source", field="source"
-            )
+        if not isinstance(campaign, str) or not campaign.strip():
+            raise InvalidInput("campaign 不能为空", "campaign must be a non-blank str", field="campaign")
+        source_ = _source(source)
         items = list(rows)
         if not 1 <= len(items) <= MAX_BATCH:
             raise InvalidInput(
                 f"每批 1 到 {MAX_BATCH} 行", f"a batch holds 1 to {MAX_BATCH} rows", field="rows"
             )
         now = self.clock.now()
-        base = {"title": title, "standard": standard, "measures": measures, "due": due, "limit": limit}
         with self._tx(connection) as conn:
             # Every task of the batch takes the campaign's pinned policy (campaignflow.policyversions).
             policy = self._campaign_policy(conn, campaign.strip(), hosted=connection is not None)
@@ -220,18 +278,21 @@ class DecomposeActions:
                 policy=policy,
                 actor=by,
                 campaign=campaign.strip(),
-                indicator=indicator.strip(),
+                indicator=indicator.strip() if indicator else None,
                 kind=kind,
                 source=source_,
                 now=now,
                 base=base,
             )
-            for index, item in enumerate(items):
-                plan.add(index, item)
+            parsed = plan.parse(items)
+            for index, row in enumerate(parsed):
+                plan.add(index, row)
+                if progress is not None:
+                    progress(index + 1, len(parsed))
             if plan.refused:
                 raise BatchRefused(plan.refused, trigger="assign", actor=by.id)
             self._repo.insert_batch(conn, plan.tasks, plan.entries, plan.outbox)
-        return DecompositionReport(plan.batch, tuple(plan.tasks))
+        return DecompositionReport(plan.batch, tuple(plan.results), len(plan.tasks))
 
 
 class _Batch:
@@ -245,7 +306,7 @@ class _Batch:
         policy: tuple[str, RuleSet],
         actor: Actor,
         campaign: str,
-        indicator: str,
+        indicator: str | None,
         kind: str,
         source: TaskSource,
         now: datetime,
@@ -261,11 +322,12 @@ class _Batch:
             base,
         )
         self.batch = str(uuid.uuid4())
-        self.tree: Indicator | None = engine._structure.indicator(conn, campaign, indicator)
-        self.in_tree = engine._structure.indicator_known(conn, campaign, indicator)
+        self.trees: dict[str, tuple[Indicator | None, bool | None]] = {}  # indicator → (node, in the tree)
         self.units: dict[str, Unit | None] = {}
         self.refs: set[str] = set()
-        self.tasks: list[Task] = []
+        self.stored_refs: set[str] = set()  # refs of the batch that already name a task
+        self.results: list[Task] = []  # every row's task, in row order (new or retried)
+        self.tasks: list[Task] = []  # the new ones, to insert
         self.entries: list[HistoryEntry] = []
         self.outbox: list[dict[str, Any]] = []
         self.refused: list[RefusedRow] = []
@@ -274,21 +336,62 @@ class _Batch:
         self.scoped = bool(engine._structure.scopes(conn, actor.unit))
         self.scope_verdicts: dict[str, PermissionDenied | None] = {}
 
+    def _tree(self, indicator: str) -> tuple[Indicator | None, bool | None]:
+        if indicator not in self.trees:
+            structure = self.engine._structure
+            self.trees[indicator] = (
+                structure.indicator(self.conn, self.campaign, indicator),
+                structure.indicator_known(self.conn, self.campaign, indicator),
+            )
+        return self.trees[indicator]
+
+    def parse(self, items: Sequence[object]) -> list[DecompositionRow | InvalidInput]:
+        """Every item as a row (or why it is none); the refs already stored are found in bulk."""
+        parsed: list[DecompositionRow | InvalidInput] = []
+        for item in items:
+            try:
+                parsed.append(_row(item))
+            except InvalidInput as error:
+                parsed.append(error)
+        refs = sorted(
+            {
+                r.external_ref.strip()
+                for r in parsed
+                if isinstance(r, DecompositionRow)
+                and isinstance(r.external_ref, str)
+                and r.external_ref.strip()
+            }
+        )
+        t = self.engine._repo.tables.tasks
+        for start in range(0, len(refs), 500):
+            query = sa.select(t.c.external_ref).where(
+                t.c.campaign == self.campaign, t.c.external_ref.in_(refs[start : start + 500])
+            )
+            self.stored_refs.update(row[0] for row in self.conn.execute(query))
+        return parsed
+
     def _unit(self, unit_id: str) -> Unit | None:
         if unit_id not in self.units:
             self.units[unit_id] = self.engine._repo.unit(self.conn, unit_id)
         return self.units[unit_id]
 
-    def add(self, index: int, item: object) -> None:
+    def add(self, index: int, row: DecompositionRow | InvalidInput) -> None:
         self.current = ""
         try:
-            self._add(index, _row(item))
-        except (InvalidInput, PermissionDenied, NotFound, RuleViolation) as error:
+            if isinstance(row, InvalidInput):
+                raise row
+            self._add(index, row)
+        except (InvalidInput, PermissionDenied, NotFound, RuleViolation, ConflictError) as error:
             # Anything else (a plugin's fault, a definition error) refuses the whole call as it is.
             self.refused.append(_refusal(index, self.current, error))
 
     def _add(self, index: int, row: DecompositionRow) -> None:
-        engine, tree = self.engine, self.tree
+        engine = self.engine
+        indicator = row.indicator.strip() if isinstance(row.indicator, str) else self.indicator
+        if not indicator:
+            raise InvalidInput("indicator 不能为空", "indicator must be a non-blank str", field="indicator")
+        source = _source(row.source) if row.source is not None else self.source
+        tree, in_tree = self._tree(indicator)
         value = {
             name: getattr(row, name) if getattr(row, name) is not None else self.base.get(name)
             for name in ("title", "standard", "measures", "due", "limit")
@@ -297,7 +400,7 @@ class _Batch:
         unit_id = row.unit.strip() if isinstance(row.unit, str) and row.unit.strip() else None
         if unit_id is None and (row.site or row.grid):
             responsibility = engine._responsible(
-                self.conn, self.campaign, site=row.site, grid=row.grid, indicator=self.indicator
+                self.conn, self.campaign, site=row.site, grid=row.grid, indicator=indicator
             )
             unit_id = responsibility.unit
         self.current = unit_id or ""
@@ -315,23 +418,33 @@ class _Batch:
             self.now,
             DeadlineRequest(
                 campaign=self.campaign,
-                indicator=self.indicator,
+                indicator=indicator,
                 unit=unit_id or "",
                 kind=self.kind,
                 attributes=attributes,
             ),
         )
-        unit = self._unit(unit_id) if unit_id else None
-        if unit is not None and self.scoped:
-            self._check_scope(unit.id)
-        leader = row.leader if row.leader is not None else (unit.leader if unit else None)
         ref = (
             row.external_ref.strip()
             if isinstance(row.external_ref, str) and row.external_ref.strip()
             else None
         )
         if ref is not None:
-            self._check_ref(ref)
+            requested = (
+                (title or "").strip(),
+                (standard or "").strip(),
+                tuple(m.strip() for m in measures if m.strip()),
+                unit_id or "",
+                basis["limit"] if basis is not None else deadline,
+            )
+            retried = self._check_ref(ref, requested)
+            if retried is not None:  # a retry: the task the first call created, as assign does
+                self.results.append(retried)
+                return
+        unit = self._unit(unit_id) if unit_id else None
+        if unit is not None and self.scoped:
+            self._check_scope(unit.id)
+        leader = row.leader if row.leader is not None else (unit.leader if unit else None)
         context = ActionContext(
             trigger="assign",
             now=self.now,
@@ -345,7 +458,7 @@ class _Batch:
             deadline=deadline,
             kind=self.kind,
             attributes=attributes,
-            indicator_in_tree=self.in_tree,
+            indicator_in_tree=in_tree,
         )
         engine._check_rules(context, task_id=None, state=None, actor=self.actor, rules=self.rules)
         # The rules passed: the unit is registered, its leader named, the deadline set.
@@ -355,7 +468,7 @@ class _Batch:
         task = Task(
             id=engine._new_id(self.now),
             campaign=self.campaign,
-            indicator=self.indicator,
+            indicator=indicator,
             kind=self.kind,
             title=(title or "").strip(),
             standard=(standard or "").strip(),
@@ -373,7 +486,7 @@ class _Batch:
             created_at=self.now,
             updated_at=self.now,
             deadline_basis=basis,
-            source=self.source,
+            source=source,
             site=row.site.strip() if row.site else None,
             grid=row.grid.strip() if row.grid else None,
         )
@@ -391,6 +504,7 @@ class _Batch:
             payload=payload,
             now=self.now,
         )
+        self.results.append(stored)
         self.tasks.append(stored)
         self.entries.append(entry)
         self.outbox.extend(outbox_rows(stored, entry, previous_unit=None, notifiers=engine.plugins.notifiers))
@@ -408,13 +522,21 @@ class _Batch:
         if verdict is not None:
             raise verdict
 
-    def _check_ref(self, ref: str) -> None:
-        taken = ref in self.refs or self.engine._repo.load_by_ref(self.conn, self.campaign, ref) is not None
-        self.refs.add(ref)
-        if taken:
+    def _check_ref(self, ref: str, requested: tuple[Any, ...]) -> Task | None:
+        """The task ``ref`` already names when its content is ``requested`` (a retry), else None;
+        a reference used twice in the batch, or stored with other content, is refused."""
+        if ref in self.refs:
             raise InvalidInput(
-                f"外部编号 {ref!r} 已被使用", f"external_ref {ref!r} is already taken", field="external_ref"
+                f"外部编号 {ref!r} 在本批中重复",
+                f"external_ref {ref!r} appears twice in the batch",
+                field="external_ref",
             )
+        self.refs.add(ref)
+        if ref not in self.stored_refs:
+            return None
+        existing = self.engine._repo.load_by_ref(self.conn, self.campaign, ref)
+        assert existing is not None
+        return self.engine._same_assignment(self.conn, existing, requested)
 
 
 def _payload(task: Task, basis: Mapping[str, Any] | None) -> dict[str, Any]:

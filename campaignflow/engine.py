@@ -615,7 +615,7 @@ class Engine(
         grid: str | None = None,
         support_units: Sequence[str] = (),
         verification: Verification | None = None,
-        require_support_parts: bool = True,
+        require_support_parts: bool | None = None,
         _recurrence: Mapping[str, str] | None = None,
     ) -> Task:
         """交办: create a task under 四有四定 (定任务, 定部门, 定领导, 定进度).
@@ -633,7 +633,8 @@ class Engine(
 
         Joint work (docs/joint-work.md): ``support_units`` (配合单位) beside the lead unit ``unit``,
         each to supply its part of the evidence before the self-check (unless
-        ``require_support_parts=False``); ``verification`` (e.g. ``Verification.all_of(...)``, 会签)
+        ``require_support_parts=False``; without the argument, the campaign's own
+        ``require_support_parts``, else True); ``verification`` (e.g. ``Verification.all_of(...)``, 会签)
         when several verifiers must judge the task.
         """
         actor = _actor(by)
@@ -712,7 +713,11 @@ class Engine(
                 kind=kind_,
                 attributes=attrs_,
                 indicator_in_tree=self._structure.indicator_known(conn, campaign_, indicator_),
-                joint=self._joint_request(conn, (unit_ or "").strip(), joint_),
+                joint=self._joint_request(
+                    conn,
+                    (unit_ or "").strip(),
+                    self._campaign_joint(conn, campaign_, joint_, require_support_parts),
+                ),
             )
             self._check_rules(context, task_id=None, state=None, actor=actor, rules=policy_rules)
             if registered is None or deadline is None or leader_ is None:  # pragma: no cover
@@ -759,7 +764,7 @@ class Engine(
                 **({"source": source_.value} if source_ is not TaskSource.OFFICE else {}),
                 **({"site": site_} if site_ is not None else {}),
                 **({"grid": grid_} if grid_ is not None else {}),
-                **self._joint_payload(joint_),
+                **self._joint_payload(context.joint.work if context.joint else None),
                 **({"deadline_basis": basis} if basis is not None else {}),
             }
             stored, entry = self._step(

@@ -375,13 +375,16 @@ class ConflictError(ActionRefused):
 
 @attrs.frozen
 class RefusedRow:
-    """One refused row of a batch: its index (from 0), its unit and the codes and messages of why."""
+    """One refused row of a batch: its index (from 0), its unit and the codes and messages of why;
+    ``error`` is the refusal itself (its ``context['field']``, a rule violation's ``missing``), for
+    callers that report rows their own way (the ledger import names the column)."""
 
     index: int
     unit: str
     codes: tuple[str, ...]
     message_zh: str
     message_en: str
+    error: CampaignflowError | None = attrs.field(default=None, eq=False, repr=False)
 
 
 class BatchRefused(ActionRefused):

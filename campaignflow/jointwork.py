@@ -45,6 +45,8 @@ def joint_request(support_units: object, verification: object, require_parts: ob
             "verification must be a Verification (Verification.all_of / any_of / n_of_m)",
             field="verification",
         )
+    if require_parts is None:  # the campaign's default, read in the transaction (campaign_default)
+        require_parts = True
     if not isinstance(require_parts, bool):
         raise InvalidInput(
             "require_support_parts 必须是布尔值",
@@ -99,6 +101,19 @@ class JointActions:
         ) -> Task: ...
 
         def _tx(self, connection: object | None) -> contextlib.AbstractContextManager[sa.Connection]: ...
+
+    def _campaign_joint(
+        self, conn: sa.Connection, campaign: str, work: JointWork | None, explicit: bool | None
+    ) -> JointWork | None:
+        """An assignment's joint arrangement with the campaign's ``require_support_parts`` when the
+        call did not say (a registered campaign's default; otherwise parts are required)."""
+        if work is None or explicit is not None or not work.support_units:
+            return work
+        t = self._repo.tables.campaigns
+        stored = conn.execute(
+            sa.select(t.c.require_support_parts).where(t.c.id == campaign)
+        ).scalar_one_or_none()
+        return work if stored is None else attrs.evolve(work, require_parts=bool(stored))
 
     # --- reading -----------------------------------------------------------------------------------
 

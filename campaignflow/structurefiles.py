@@ -8,7 +8,8 @@ the database and loads all of it in one transaction, or nothing.
 TOML/YAML keys and the workbook's sheets (either name works)::
 
     campaign   创建活动   id 编号, name 名称, kind 类型, periods 周期, separation 检查分离,
-                          recurrence_days 回潮期限   (the workbook: two columns 项目 | 内容)
+                          recurrence_days 回潮期限, require_support_parts 配合单位须交材料
+                          (是/否)   (the workbook: two columns 项目 | 内容)
     indicators 测评体系   code 编码, name 指标名称, standard 具体标准, weight 分值, lead 牵头单位,
                           parent 上级编码
     units      单位       id 编号, name 名称, leader 责任领导, liaison 联络员, parent 上级单位
@@ -55,6 +56,7 @@ SHEETS: dict[str, tuple[str, dict[str, str]]] = {
             "检查分离": "separation",
             "回潮期限": "recurrence_days",
             "回潮期限（天）": "recurrence_days",
+            "配合单位须交材料": "require_support_parts",
         },
     ),
     "indicators": (
@@ -199,7 +201,21 @@ def _campaign(row: Mapping[str, Any]) -> Campaign:
         periods=periods,
         separation=_SEPARATION.get(str(separation).strip(), str(separation)),
         recurrence_days=days,
+        require_support_parts=_flag(row.get("require_support_parts", True)),
     )
+
+
+_FLAGS = {"是": True, "否": False, "true": True, "false": False, "yes": True, "no": False}
+
+
+def _flag(value: object) -> Any:
+    """是/否, true/false (a spreadsheet's TRUE, a TOML bool); anything else is left for the
+    campaign's own check to refuse."""
+    if isinstance(value, str) and value.strip().lower() in _FLAGS:
+        return _FLAGS[value.strip().lower()]
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return True
+    return value
 
 
 def _indicator(row: Mapping[str, Any]) -> Indicator:

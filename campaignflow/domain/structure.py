@@ -108,13 +108,21 @@ def _window(_inst: object, attribute: attrs.Attribute[Any], value: object) -> No
         )
 
 
+def _flag(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, bool):
+        raise InvalidInput(
+            f"{attribute.name} 必须是布尔值", f"{attribute.name} must be a bool", field=attribute.name
+        )
+
+
 @attrs.frozen(kw_only=True)
 class Campaign:
     """A campaign (创建活动, e.g. 创卫 2027) with its periods and its policy switches.
 
     ``separation``: how far separation of duties reaches (:class:`Separation`). ``recurrence_days``:
     a finding at a site within this many days after a task there for the same indicator was
-    archived is a 回潮 of it.
+    archived is a 回潮 of it. ``require_support_parts``: the default of its assignments with
+    support units (配合单位) that do not say ``require_support_parts`` themselves.
     """
 
     id: str = attrs.field(converter=_strip, validator=_nonblank(128))
@@ -123,6 +131,7 @@ class Campaign:
     periods: tuple[str, ...] = attrs.field(default=(), converter=_periods)
     separation: Separation = attrs.field(default=Separation.UNIT, converter=_separation)
     recurrence_days: int = attrs.field(default=90, validator=_window)
+    require_support_parts: bool = attrs.field(default=True, validator=_flag)
 
 
 def _weight(value: object) -> float:

@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from campaignflow.ledger.exporting import export_ledger, ledger_rows
 from campaignflow.ledger.importing import LedgerReport, Progress, import_ledger
-from campaignflow.ledger.layout import TASK_COLUMNS, UNIT_COLUMNS, UNIT_SHEET
+from campaignflow.ledger.layout import (
+    INDICATOR_COLUMNS,
+    INDICATOR_SHEET,
+    TASK_COLUMNS,
+    UNIT_COLUMNS,
+    UNIT_SHEET,
+)
 
 __all__ = [
+    "INDICATOR_COLUMNS",
+    "INDICATOR_SHEET",
     "TASK_COLUMNS",
     "UNIT_COLUMNS",
     "UNIT_SHEET",

@@ -1,6 +1,8 @@
 """Importing a ledger: every row validated first, every problem reported at once (row, column, what
-is wrong, in Chinese and English), then all tasks assigned through the engine in ONE transaction,
-so each gets its ``assign`` history entry and hash chain; any refusal rolls everything back."""
+is wrong, in Chinese and English), then all tasks assigned through the engine's bulk path
+(``Engine.assign_many``, the one batch decomposition uses) in ONE transaction: each row gets the
+full ``assign`` checks and its own hash-chained history entry, and the rows go in with one
+``executemany`` per table; any refusal rolls everything back."""
 
 from __future__ import annotations
 
@@ -13,33 +15,40 @@ import attrs
 import sqlalchemy as sa
 from openpyxl.utils.datetime import from_excel
 
+from campaignflow.decompose import DecompositionRow
 from campaignflow.domain.labels import SOURCE_ZH, STATE_ZH
 from campaignflow.domain.model import Task, TaskSource, Unit
 from campaignflow.domain.roles import Actor
+from campaignflow.domain.structure import Campaign, Indicator, check_indicator_tree
 from campaignflow.engine import Engine
-from campaignflow.errors import CampaignflowError, LedgerError, LedgerProblem, RuleViolation
+from campaignflow.errors import (
+    BatchRefused,
+    CampaignflowError,
+    InvalidInput,
+    LedgerError,
+    LedgerProblem,
+    NotFound,
+    RuleViolation,
+)
+from campaignflow.ledger.cells import _Problems, _Row, _rows, _text
 from campaignflow.ledger.layout import (
-    LIMITS,
+    INDICATOR_COLUMNS,
+    INDICATOR_REQUIRED,
     TASK_COLUMNS,
     TASK_REQUIRED,
     UNIT_COLUMNS,
     UNIT_REQUIRED,
-    Column,
-    find_header,
 )
-from campaignflow.ledger.reading import RawSheet, read_file
+from campaignflow.ledger.reading import read_file
 
 __all__ = ["LedgerReport", "Progress", "import_ledger"]
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while rows are imported."""
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
-_FORMULA_START = ("=", "+", "@")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
 _SPLIT = re.compile(r"[；;\n]+")
 _MAX_SERIAL = 2958465  # 9999-12-31 in Excel's 1900 date system
-_FORMULA_COLUMNS = frozenset({"serial", "due"})  # =ROW()-3, =DATE(…): their cached values are read
 _ASSIGNED = {"assigned", STATE_ZH["assigned"]}
 _FIELD_COLUMN = {
     "title": "title",
@@ -60,129 +69,13 @@ _FIELD_COLUMN = {
 
 @attrs.frozen
 class LedgerReport:
-    """What an import created: the units registered or updated, the tasks assigned (row order)."""
+    """What an import created: the units registered or updated, the tasks assigned (row order),
+    and the indicators of a 测评指标 sheet added to (or replaced in) the campaign's tree."""
 
     units: tuple[Unit, ...]
     tasks: tuple[Task, ...]
     skipped_blank_rows: int
-
-
-@attrs.frozen
-class _Row:
-    number: int
-    values: Mapping[str, object]
-    covered: frozenset[str] = frozenset()  # cells already reported (merged, formulas): not "blank"
-
-
-class _Problems:
-    def __init__(self, headers: Mapping[str, str]) -> None:
-        self.items: list[LedgerProblem] = []
-        self.headers = headers
-
-    def add(self, row: int, key: str, zh: str, en: str) -> None:
-        self.items.append(LedgerProblem(row, self.headers.get(key, key), zh, en))
-
-
-def _rows(
-    sheet: RawSheet, columns: Sequence[Column], required: frozenset[str], problems: _Problems
-) -> list[_Row]:
-    """The data rows under the header (blank rows dropped), or [] with the header's problems."""
-    located = find_header(sheet.rows, columns, required)
-    if located is None:
-        names = "、".join(c.header for c in columns if c.key in required)
-        problems.add(1, "—", f"找不到表头行（应含列：{names}）", f"no header row naming the columns {names}")
-        return []
-    header_index, positions = located
-    header_row = header_index + 1
-    for column in columns:
-        if column.key in required and column.key not in positions:
-            problems.add(
-                header_row, column.key, "缺少必填列", f"the required column {column.header} is missing"
-            )
-    in_merges: set[tuple[int, int]] = set()
-    for first, last, left, right in sheet.merged:
-        if last > header_row:
-            in_merges.update(
-                (r, c)
-                for r in range(first, last + 1)
-                for c in range(left, right + 1)
-                if (r, c) != (first, left)
-            )
-            where = sheet.letter(left) + str(first) + ":" + sheet.letter(right) + str(last)
-            key = next((k for k, p in positions.items() if left <= p + 1 <= right), sheet.letter(left))
-            problems.add(
-                max(first, header_row + 1),
-                key,
-                f"数据行中有合并单元格 {where}，请取消合并并逐行填写",
-                f"merged cells {where} inside the data rows: unmerge them and fill every row",
-            )
-    found: list[_Row] = []
-    for index in range(header_index + 1, len(sheet.rows)):
-        row = sheet.rows[index]
-        number = index + 1
-        values = {key: row[position] if position < len(row) else None for key, position in positions.items()}
-        covered = {key for key, position in positions.items() if (number, position + 1) in in_merges}
-        for key, position in positions.items():
-            cell = (number, position + 1)
-            if cell in sheet.formulas and key not in _FORMULA_COLUMNS:
-                covered.add(key)
-                problems.add(
-                    number,
-                    key,
-                    "此列只能填写文字，不能是公式（如 =HYPERLINK，可能是公式注入）",
-                    "this column takes text, not a formula (=HYPERLINK and the like: formula injection)",
-                )
-            elif cell in sheet.uncached:
-                covered.add(key)
-                problems.add(
-                    number,
-                    key,
-                    "公式单元格没有计算结果，请在 Excel 中打开并保存后再导入",
-                    "a formula cell has no cached value: open and save the file in Excel first",
-                )
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
-            continue
-        found.append(_Row(number, values, frozenset(covered)))
-    return found
-
-
-def _text(row: _Row, key: str, problems: _Problems, *, required: bool = False) -> str | None:
-    value = row.values.get(key)
-    if isinstance(value, bool):
-        value = str(value)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, (datetime, date)):
-        problems.add(row.number, key, "此处应为文字，不是日期", "text expected here, not a date")
-        return None
-    text = None if value is None else str(value).strip()
-    if not text:
-        if required and key in row.values and key not in row.covered:  # reported once, elsewhere
-            problems.add(row.number, key, "不能为空", "must not be blank")
-        return None
-    if text.startswith("'") and text[1:2] in ("=", "+", "-", "@"):
-        text = text[1:]  # a CSV export's guard against formula injection
-    if _CONTROL.search(text):
-        problems.add(row.number, key, "含有不可见的控制字符", "contains invisible control characters")
-        return None
-    if text.startswith(_FORMULA_START):
-        problems.add(
-            row.number,
-            key,
-            "不能以 = + @ 开头（可能是公式注入）",
-            "must not start with = + @ (formula injection)",
-        )
-        return None
-    limit = LIMITS.get(key)
-    if limit is not None and len(text) > limit:
-        problems.add(
-            row.number,
-            key,
-            f"超过 {limit} 个字符（{len(text)} 个）",
-            f"longer than {limit} characters ({len(text)})",
-        )
-        return None
-    return text
+    indicators: tuple[Indicator, ...] = ()
 
 
 def _due(row: _Row, problems: _Problems) -> date | None:  # noqa: PLR0911  one return per cell kind
@@ -207,6 +100,11 @@ def _due(row: _Row, problems: _Problems) -> date | None:  # noqa: PLR0911  one r
             problems.add(row.number, "due", "不能为空", "must not be blank")
         return None
     text = str(value).strip()
+    if len(text) == 10 and text[4] == "-":  # 2026-11-20, the usual form: no strptime needed
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
     for form in _DATE_FORMATS:
         try:
             return datetime.strptime(text, form).date()
@@ -401,6 +299,72 @@ def _units(rows: list[_Row], known: Sequence[Unit], problems: _Problems) -> list
     return ordered
 
 
+_INDICATOR_FIELD = {"code": "code", "name": "name", "standard": "standard", "weight": "weight"}
+_INDICATOR_FIELD |= {"lead_unit": "lead", "parent": "parent"}
+
+
+def _indicators(rows: list[_Row], problems: _Problems) -> list[tuple[int, Indicator]]:
+    """The 测评指标 sheet's indicators (row number, indicator), each checked as the tree takes it."""
+    found: list[tuple[int, Indicator]] = []
+    for row in rows:
+        before = len(problems.items)
+        code = _text(row, "code", problems, required=True)
+        name = _text(row, "name", problems, required=True)
+        standard = _text(row, "standard", problems) or ""
+        lead = _text(row, "lead", problems)
+        parent = _text(row, "parent", problems)
+        weight = row.values.get("weight")
+        if isinstance(weight, str) and not weight.strip():
+            weight = None
+        if len(problems.items) != before or code is None or name is None:
+            continue
+        try:
+            indicator = Indicator(
+                code=code,
+                name=name,
+                standard=standard,
+                weight=0.0 if weight is None else weight,
+                lead_unit=lead,
+                parent=parent,
+            )
+        except InvalidInput as bad:
+            key = _INDICATOR_FIELD.get(str(bad.context.get("field", "")), "code")
+            problems.add(row.number, key, bad.message_zh, bad.message_en)
+            continue
+        found.append((row.number, indicator))
+    return found
+
+
+def _indicator_tree(
+    engine: Engine,
+    conn: sa.Connection,
+    campaign: str,
+    sheet: list[tuple[int, Indicator]],
+    *,
+    units: set[str],
+    problems: _Problems,
+) -> tuple[Campaign, list[Indicator]]:
+    """The campaign (registered, else a new one named after it) and its tree with the sheet's
+    indicators merged in (a code already in the tree is replaced, in place)."""
+    try:
+        target = engine.campaign(campaign, connection=conn)
+        tree = {i.code: i for i in engine.indicators(campaign, connection=conn)}
+    except NotFound:  # a campaign first named by this ledger: register the campaign too
+        target, tree = Campaign(id=campaign, name=campaign, kind="台账"), {}
+    for number, item in sheet:
+        if item.lead_unit is not None and item.lead_unit not in units:
+            problems.add(
+                number, "lead", f"未知牵头单位“{item.lead_unit}”", f"unknown lead unit {item.lead_unit!r}"
+            )
+        tree[item.code] = item
+    merged = list(tree.values())
+    rows = {item.code: number for number, item in sheet}
+    for index, field, zh, en in check_indicator_tree(merged):
+        code = merged[index].code
+        problems.add(rows.get(code, 0), _INDICATOR_FIELD.get(field, "code"), zh, en)
+    return target, merged
+
+
 def _existing_refs(engine: Engine, conn: sa.Connection, campaign: str, refs: list[str]) -> set[str]:
     t = engine.tables.tasks
     found: set[str] = set()
@@ -411,9 +375,12 @@ def _existing_refs(engine: Engine, conn: sa.Connection, campaign: str, refs: lis
     return found
 
 
-def _refusal(error: CampaignflowError, row: int, headers: Mapping[str, str]) -> list[LedgerProblem]:
+def _refusal(error: CampaignflowError | None, row: int, headers: Mapping[str, str]) -> list[LedgerProblem]:
     def column(field: str) -> str:
         return headers.get(_FIELD_COLUMN.get(field, ""), "—")
+
+    if error is None:  # pragma: no cover  the engine's batch always keeps the refusal
+        return [LedgerProblem(row, "—", "被拒绝", "refused")]
 
     if isinstance(error, RuleViolation):
         return [LedgerProblem(row, column(m.field), m.message_zh, m.message_en) for m in error.missing]
@@ -436,16 +403,21 @@ def import_ledger(
     if not isinstance(campaign, str) or not campaign.strip():
         raise LedgerError([LedgerProblem(0, "campaign", "须指定创建活动", "a campaign is required")])
     campaign = campaign.strip()
-    task_sheet, unit_sheet = read_file(path)
+    task_sheet, unit_sheet, indicator_sheet = read_file(path)
     name = Path(path).name
     task_headers = {c.key: c.header for c in TASK_COLUMNS}
     unit_headers = {c.key: c.header for c in UNIT_COLUMNS}
     problems = _Problems(task_headers)
     unit_problems = _Problems(unit_headers)
+    indicator_problems = _Problems({c.key: c.header for c in INDICATOR_COLUMNS})
     sheet_units: list[Unit] = []
     if unit_sheet is not None:
         unit_rows = _rows(unit_sheet, UNIT_COLUMNS, UNIT_REQUIRED, unit_problems)
         sheet_units = _units(unit_rows, engine.units(), unit_problems)
+    sheet_indicators: list[tuple[int, Indicator]] = []
+    if indicator_sheet is not None:
+        indicator_rows = _rows(indicator_sheet, INDICATOR_COLUMNS, INDICATOR_REQUIRED, indicator_problems)
+        sheet_indicators = _indicators(indicator_rows, indicator_problems)
     known = {u.id: u for u in engine.units()}
     known.update({u.id: u for u in sheet_units})
     rows = _rows(task_sheet, TASK_COLUMNS, TASK_REQUIRED, problems)
@@ -457,7 +429,8 @@ def import_ledger(
     assignments = _tasks(rows, list(known.values()), problems)
     if not rows and not problems.items:
         problems.add(1, "—", "台账中没有任务行", "the ledger holds no task rows")
-    created: list[Task] = []
+    created: tuple[Task, ...] = ()
+    tree: tuple[Campaign, list[Indicator]] | None = None
     with engine.begin() as conn:
         refs = [a.ref for a in assignments if a.ref is not None]
         for ref in sorted(_existing_refs(engine, conn, campaign, refs)):
@@ -465,11 +438,14 @@ def import_ledger(
             problems.add(
                 row, "ref", f"任务编号“{ref}”已在本活动中存在", f"the reference {ref!r} already exists"
             )
-        found = [
-            LedgerProblem(
-                p.row, f"{unit_sheet.name if unit_sheet else ''}!{p.column}", p.message_zh, p.message_en
+        if sheet_indicators:
+            tree = _indicator_tree(
+                engine, conn, campaign, sheet_indicators, units=set(known), problems=indicator_problems
             )
-            for p in unit_problems.items
+        found = [
+            LedgerProblem(p.row, f"{sheet.name if sheet else ''}!{p.column}", p.message_zh, p.message_en)
+            for sheet, sheet_problems in ((unit_sheet, unit_problems), (indicator_sheet, indicator_problems))
+            for p in sheet_problems.items
         ] + problems.items
         if found:
             raise LedgerError(sorted(found, key=lambda p: (p.row, p.column)), source=name)
@@ -482,31 +458,41 @@ def import_ledger(
                 liaison=unit.liaison,
                 connection=conn,
             )
-        refused: list[LedgerProblem] = []
-        for done, item in enumerate(assignments, start=1):
-            try:
-                created.append(
-                    engine.assign(
-                        by=by,
-                        title=item.title,
-                        standard=item.standard,
-                        measures=list(item.measures),
-                        unit=item.unit,
-                        leader=item.leader,
-                        due=item.due,
-                        campaign=campaign,
-                        indicator=item.indicator,
-                        external_ref=item.ref,
-                        source=item.source,
-                        site=item.site,
-                        grid=item.grid,
-                        connection=conn,
-                    )
-                )
-            except CampaignflowError as error:
-                refused.extend(_refusal(error, item.row, task_headers))
-            if progress is not None:
-                progress(done, len(assignments))
-        if refused:
-            raise LedgerError(refused, source=name)  # rolls the transaction back: nothing imported
-    return LedgerReport(tuple(sheet_units), tuple(created), blank)
+        if tree is not None:  # the tasks below may name the indicators it adds
+            # Checked above against the units and the tree; the store checks again (and refuses
+            # with StructureFileError, rolling back) should a lead unit have gone meanwhile.
+            engine.register_campaign(tree[0], tree[1], connection=conn)
+        # The bulk path of batch decomposition: every row checked in Python (四有四定, scope,
+        # pinned policy), then one executemany each for tasks, history and outbox rows.
+        rows_ = [
+            DecompositionRow(
+                unit=item.unit,
+                leader=item.leader,
+                title=item.title,
+                standard=item.standard,
+                measures=item.measures,
+                due=item.due,
+                site=item.site,
+                grid=item.grid,
+                external_ref=item.ref,
+                indicator=item.indicator,
+                source=item.source,
+            )
+            for item in assignments
+        ]
+        try:
+            created = (
+                engine.assign_many(campaign, rows_, by=by, connection=conn, progress=progress).tasks
+                if rows_
+                else ()
+            )
+        except BatchRefused as refused:  # rolls the transaction back: nothing imported
+            raise LedgerError(
+                [
+                    problem
+                    for r in refused.refused
+                    for problem in _refusal(r.error, assignments[r.index].row, task_headers)
+                ],
+                source=name,
+            ) from None
+    return LedgerReport(tuple(sheet_units), created, blank, tuple(i for _n, i in sheet_indicators))

@@ -14,6 +14,9 @@ import attrs
 
 __all__ = [
     "HEADER_SEARCH_ROWS",
+    "INDICATOR_COLUMNS",
+    "INDICATOR_REQUIRED",
+    "INDICATOR_SHEET",
     "LIMITS",
     "TASK_COLUMNS",
     "TASK_REQUIRED",
@@ -29,6 +32,7 @@ HEADER_SEARCH_ROWS = 20
 """The header row is looked for among the first rows of a sheet (below the merged titles)."""
 
 UNIT_SHEET = "责任单位"
+INDICATOR_SHEET = "测评指标"
 
 
 @attrs.frozen
@@ -63,6 +67,16 @@ UNIT_COLUMNS: tuple[Column, ...] = (
 )
 UNIT_REQUIRED = frozenset({"id", "name"})
 
+INDICATOR_COLUMNS: tuple[Column, ...] = (
+    Column("code", "编码"),
+    Column("name", "名称"),
+    Column("standard", "具体标准"),
+    Column("weight", "权重"),
+    Column("lead", "牵头单位"),
+    Column("parent", "上级编码"),
+)
+INDICATOR_REQUIRED = frozenset({"code", "name"})
+
 LIMITS: Mapping[str, int] = {
     "ref": 200,
     "indicator": 64,
@@ -75,6 +89,8 @@ LIMITS: Mapping[str, int] = {
     "grid": 64,
     "id": 64,
     "name": 200,
+    "code": 64,
+    "lead": 64,
     "liaison": 100,
     "parent": 64,
 }

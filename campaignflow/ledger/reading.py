@@ -15,7 +15,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from campaignflow.errors import InvalidInput
-from campaignflow.ledger.layout import UNIT_SHEET
+from campaignflow.ledger.layout import INDICATOR_SHEET, UNIT_SHEET
 
 __all__ = ["RawSheet", "read_file"]
 
@@ -43,12 +43,16 @@ def _sheet(values: Worksheet, formulas: Worksheet) -> RawSheet:
     rows = tuple(tuple(row) for row in values.iter_rows(values_only=True))
     uncached: set[tuple[int, int]] = set()
     found: set[tuple[int, int]] = set()
-    for row in formulas.iter_rows():
+    for row in formulas.iter_rows():  # streamed (read-only): only the formula cells matter here
         for cell in row:
+            if cell.data_type != "f":
+                continue
             row_, column = cell.row, cell.column
-            if cell.data_type == "f" and row_ is not None and column is not None:
+            if row_ is not None and column is not None:
                 found.add((row_, column))
-                uncached.update([(row_, column)] if values.cell(row_, column).value is None else [])
+                line = rows[row_ - 1] if row_ <= len(rows) else ()
+                cached = line[column - 1] if column <= len(line) else None
+                uncached.update([(row_, column)] if cached is None else [])
     merged = tuple(
         (r.min_row, r.max_row, r.min_col, r.max_col)
         for r in sorted(values.merged_cells.ranges, key=lambda r: (r.min_row, r.min_col))
@@ -56,24 +60,31 @@ def _sheet(values: Worksheet, formulas: Worksheet) -> RawSheet:
     return RawSheet(values.title, rows, merged, frozenset(uncached), frozenset(found))
 
 
-def _xlsx(path: Path) -> tuple[RawSheet, RawSheet | None]:
+def _xlsx(path: Path) -> tuple[RawSheet, RawSheet | None, RawSheet | None]:
     try:
         values = openpyxl.load_workbook(path, data_only=True)
-        formulas = openpyxl.load_workbook(path, data_only=False)
+        # The formulas only need a streaming pass; the values need the full model (merged cells).
+        formulas = openpyxl.load_workbook(path, data_only=False, read_only=True)
     except Exception as error:  # zipfile, XML and openpyxl errors: the file is not a workbook
         raise InvalidInput(
             f"无法读取 Excel 文件 {path.name}（{type(error).__name__}）",
             f"cannot read the Excel file {path.name}: {type(error).__name__}: {error}",
             field="path",
         ) from None
-    task_names = [name for name in values.sheetnames if name != UNIT_SHEET]
+    task_names = [name for name in values.sheetnames if name not in (UNIT_SHEET, INDICATOR_SHEET)]
     if not task_names:
         raise InvalidInput(
             f"{path.name} 中没有任务台账工作表", f"{path.name} has no task sheet", field="path"
         )
-    tasks = _sheet(values[task_names[0]], formulas[task_names[0]])
-    units = _sheet(values[UNIT_SHEET], formulas[UNIT_SHEET]) if UNIT_SHEET in values.sheetnames else None
-    return tasks, units
+    try:
+        tasks = _sheet(values[task_names[0]], formulas[task_names[0]])
+        units, indicators = (
+            _sheet(values[name], formulas[name]) if name in values.sheetnames else None
+            for name in (UNIT_SHEET, INDICATOR_SHEET)
+        )
+    finally:
+        formulas.close()
+    return tasks, units, indicators
 
 
 def _csv(path: Path) -> RawSheet:
@@ -96,8 +107,9 @@ def _csv(path: Path) -> RawSheet:
     return RawSheet(path.stem, cells)
 
 
-def read_file(path: str | Path) -> tuple[RawSheet, RawSheet | None]:
-    """(the task sheet, the 责任单位 sheet if there is one) of ``path`` (``.xlsx`` or ``.csv``)."""
+def read_file(path: str | Path) -> tuple[RawSheet, RawSheet | None, RawSheet | None]:
+    """(the task sheet, the 责任单位 and 测评指标 sheets if there are) of ``path`` (``.xlsx`` or
+    ``.csv``)."""
     file = Path(path)
     if not file.is_file():
         raise InvalidInput(f"找不到台账文件 {file}", f"no ledger file at {file}", field="path")
@@ -111,7 +123,7 @@ def read_file(path: str | Path) -> tuple[RawSheet, RawSheet | None]:
     if suffix == ".xlsx":
         return _xlsx(file)
     if suffix == ".csv":
-        return _csv(file), None
+        return _csv(file), None, None
     raise InvalidInput(
         f"只支持 .xlsx 和 .csv 台账，不支持 {suffix or '无扩展名'}",
         f"only .xlsx and .csv ledgers are read, not {suffix or 'a file without extension'}",

@@ -80,6 +80,7 @@ class StructureStore:
             "periods": list(campaign.periods),
             "separation": campaign.separation.value,
             "recurrence_days": campaign.recurrence_days,
+            "require_support_parts": campaign.require_support_parts,
             "updated_at": now,
         }
         if conn.execute(c.update().where(c.c.id == campaign.id).values(values)).rowcount == 0:
@@ -114,6 +115,7 @@ class StructureStore:
             periods=row["periods"],
             separation=row["separation"],
             recurrence_days=row["recurrence_days"],
+            require_support_parts=row["require_support_parts"] is not False,
         )
 
     def indicators(self, conn: sa.Connection, campaign_id: str) -> list[Indicator]:

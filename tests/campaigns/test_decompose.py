@@ -170,3 +170,91 @@ def test_five_thousand_rows_and_one_bad_one_write_nothing(city: Engine) -> None:
         city.decompose("2027创卫", "B3.2", rows, by=OFFICE, measures=["巡查"], due=DUE)
     assert [(r.index, r.unit) for r in refused.value.refused] == [(4321, "nowhere")]
     _nothing_written(city)
+
+
+def _counts(engine: Engine) -> tuple[int, int]:
+    with engine.begin() as conn:
+        tasks = conn.execute(sa.select(sa.func.count()).select_from(engine.tables.tasks)).scalar()
+        entries = conn.execute(sa.select(sa.func.count()).select_from(engine.tables.history)).scalar()
+    return int(tasks or 0), int(entries or 0)
+
+
+def test_a_retried_batch_returns_the_tasks_of_the_first_call(city: Engine) -> None:
+    rows = [
+        DecompositionRow(unit="sq-ly", external_ref="R1"),
+        DecompositionRow(unit="sq-hp", external_ref="R2"),
+    ]
+    first = city.decompose("2027创卫", "B3.2", rows, by=OFFICE, measures=["巡查"], due=DUE)
+    assert first.created == 2
+    written = _counts(city)
+    again = city.decompose("2027创卫", "B3.2", rows, by=OFFICE, measures=["巡查"], due=DUE)
+    assert [t.id for t in again.tasks] == [t.id for t in first.tasks]
+    assert again.created == 0
+    assert _counts(city) == written  # nothing new: no task, no history row
+
+
+def test_a_retry_with_new_rows_adds_only_the_new_ones(city: Engine) -> None:
+    first = city.decompose(
+        "2027创卫",
+        "B3.2",
+        [DecompositionRow(unit="sq-ly", external_ref="R1")],
+        by=OFFICE,
+        measures=["巡查"],
+        due=DUE,
+    )
+    rows = [
+        DecompositionRow(unit="sq-hp", external_ref="R2"),
+        DecompositionRow(unit="sq-ly", external_ref="R1"),
+    ]
+    report = city.decompose("2027创卫", "B3.2", rows, by=OFFICE, measures=["巡查"], due=DUE)
+    assert report.created == 1
+    assert report.tasks[1].id == first.tasks[0].id  # row order kept
+    assert report.tasks[0].external_ref == "R2"
+    assert _counts(city) == (2, 2)
+
+
+def test_a_reference_reused_with_other_content_is_refused_in_the_report(city: Engine) -> None:
+    city.decompose(
+        "2027创卫",
+        "B3.2",
+        [DecompositionRow(unit="sq-ly", external_ref="R1")],
+        by=OFFICE,
+        measures=["巡查"],
+        due=DUE,
+    )
+    written = _counts(city)
+    rows = [
+        DecompositionRow(unit="sq-hp", external_ref="R2"),
+        DecompositionRow(unit="sq-hp", external_ref="R1"),  # R1 named sq-ly's task
+        DecompositionRow(unit="sq-ly", external_ref="R1", title="另一项任务"),  # twice in the batch
+    ]
+    with pytest.raises(BatchRefused) as refused:
+        city.decompose("2027创卫", "B3.2", rows, by=OFFICE, measures=["巡查"], due=DUE)
+    found = {r.index: r.codes for r in refused.value.refused}
+    assert found == {1: ("external_ref_mismatch",), 2: ("invalid_input",)}
+    assert "内容不同" in refused.value.refused[0].message_zh
+    assert _counts(city) == written  # the good row R2 is not written either
+
+
+def test_assign_many_takes_each_rows_indicator_and_source(city: Engine) -> None:
+    rows = [
+        DecompositionRow(unit="sq-ly", indicator="B3.2", source="citizen", due=DUE, measures=["巡查"]),
+        {"unit": "dw-sc", "indicator": "B4.1", "due": DUE, "measures": ["保洁"]},
+    ]
+    seen: list[tuple[int, int]] = []
+    report = city.assign_many(
+        "2027创卫", rows, by=OFFICE, source=TaskSource.LEDGER, progress=lambda d, t: seen.append((d, t))
+    )
+    first, second = report.tasks
+    assert (first.indicator, first.source, first.title) == ("B3.2", TaskSource.CITIZEN, "背街小巷")
+    assert (second.indicator, second.source, second.standard) == (
+        "B4.1",
+        TaskSource.LEDGER,
+        "地面整洁、无污水",
+    )
+    assert seen == [(1, 2), (2, 2)]
+    with pytest.raises(BatchRefused) as refused:
+        city.assign_many("2027创卫", [DecompositionRow(unit="sq-ly", due=DUE, measures=["巡查"])], by=OFFICE)
+    assert refused.value.refused[0].codes == ("invalid_input",)  # no indicator
+    assert refused.value.refused[0].error is not None
+    assert refused.value.refused[0].error.context["field"] == "indicator"

@@ -18,6 +18,7 @@ kind = "创文"
 periods = ["2027-03", "2027-04"]
 separation = "subtree"
 recurrence_days = 60
+require_support_parts = false
 
 [[indicators]]
 code = "C1"
@@ -70,6 +71,7 @@ def test_a_toml_file_loads_everything(engine: Engine, tmp_path: Path) -> None:
         60,
     )
     assert [i.code for i in engine.indicators("2027创文")] == ["C1", "C1.1"]
+    assert campaign.require_support_parts is False
     assert engine.unit("jd-nh").parent == "qu-nc"
     assert engine.site("S-NHGY").grid == "G-NH-1"
     assert engine.responsible_unit("2027创文", site="S-NHGY").unit == "jd-nh"
@@ -86,7 +88,9 @@ def test_a_yaml_file_with_chinese_section_names(engine: Engine, tmp_path: Path) 
     assert engine.grid("G-1").unit == "qu-nc"
 
 
-def _workbook(path: Path, indicator_rows: list[list[object]], site_rows: list[list[object]]) -> None:
+def _workbook(
+    path: Path, indicator_rows: list[list[object]], site_rows: list[list[object]], parts: object = "否"
+) -> None:
     book = openpyxl.Workbook()
     sheet = book.active
     assert sheet is not None
@@ -97,6 +101,7 @@ def _workbook(path: Path, indicator_rows: list[list[object]], site_rows: list[li
         ["名称", "国家卫生城市复审"],
         ["类型", "创卫"],
         ["周期", 2027],
+        ["配合单位须交材料", parts],
     ):
         sheet.append(row)
     tree = book.create_sheet("测评体系")
@@ -117,6 +122,7 @@ def test_an_xlsx_workbook_with_chinese_headers(engine: Engine, tmp_path: Path) -
     )
     engine.load_structure(path)
     assert engine.campaign("2027创卫").periods == ("2027",)
+    assert engine.campaign("2027创卫").require_support_parts is False  # 否
     assert [(i.code, i.weight, i.lead_unit) for i in engine.indicators("2027创卫")] == [
         ("B3", 20.0, "cgj"),
         ("B3.2", 5.5, None),
@@ -177,3 +183,13 @@ def test_unreadable_files_are_typed_errors(engine: Engine, tmp_path: Path, name:
     path.write_text(text, encoding="utf-8")
     with pytest.raises(StructureFileError):
         engine.load_structure(path)
+
+
+def test_a_campaigns_support_parts_default_must_be_yes_or_no(engine: Engine, tmp_path: Path) -> None:
+    from campaignflow.errors import StructureFileError
+
+    path = tmp_path / "maybe.xlsx"
+    _workbook(path, [["B3", "市容环境卫生", "", 20, "cgj"]], [], parts="也许")
+    with pytest.raises(StructureFileError) as caught:
+        engine.load_structure(path)
+    assert [(p.sheet, p.field) for p in caught.value.problems] == [("创建活动", "require_support_parts")]

@@ -443,3 +443,43 @@ def test_a_malformed_verification_is_invalid_input(build: Any) -> None:
     with pytest.raises(InvalidInput) as caught:
         build()
     assert caught.value.field in {"verification", "verification.units"}
+
+
+def _campaign_without_parts(engine: Engine) -> None:
+    from campaignflow.domain.structure import Campaign, Indicator
+
+    engine.register_campaign(
+        Campaign(id="2026创卫", name="2026年创卫", kind="创卫", require_support_parts=False),
+        [Indicator(code="B3", name="市容环境卫生"), Indicator(code="B3.2", name="背街小巷", lead_unit="cgj")],
+    )
+
+
+def test_a_campaign_can_waive_support_parts_by_default(
+    engine: Engine, clock: FixedClock, staff: Actor
+) -> None:
+    _campaign_without_parts(engine)
+    assert engine.campaign("2026创卫").require_support_parts is False  # stored with the campaign
+    task_id = joint_task(engine, support_units=["jd-cg"])  # the call does not say
+    assert engine.joint_work(task_id).require_parts is False
+    assert engine.history(task_id)[0].payload["joint"]["require_parts"] is False
+    to_rectifying(engine, task_id, staff)
+    task = engine.submit_self_check(
+        task_id, by=staff, report="已整改", evidence=[sample_evidence(clock.now())]
+    )
+    assert task.state is TaskState.SELF_CHECKED  # no part of jd-cg was needed
+
+
+def test_an_assignment_that_says_so_overrides_the_campaign_default(engine: Engine) -> None:
+    _campaign_without_parts(engine)
+    task_id = joint_task(engine, support_units=["jd-cg"], require_support_parts=True)
+    assert engine.joint_work(task_id).require_parts is True
+    other = joint_task(engine, support_units=["jd-cg"], campaign="未登记活动")  # no campaign row: required
+    assert engine.joint_work(other).require_parts is True
+
+
+def test_the_campaign_default_must_be_a_bool() -> None:
+    from campaignflow.domain.structure import Campaign
+
+    with pytest.raises(InvalidInput) as caught:
+        Campaign(id="c", name="c", kind="创卫", require_support_parts="no")  # type: ignore[arg-type]
+    assert caught.value.context["field"] == "require_support_parts"

@@ -339,3 +339,23 @@ def test_downgrade_to_base_and_upgrade_again(fresh: tuple[str, str | None, list[
     seed_units(reborn)
     assert assign_sample(reborn).version == 1
     assert reborn.tasks().items[0].version == 1
+
+
+def test_0011_keeps_support_parts_required_for_campaigns_stored_before(
+    fresh: tuple[str, str | None, list[Engine]],
+) -> None:
+    from campaignflow.domain.structure import Campaign
+
+    _url, schema, _ = fresh
+    engine = _engine(fresh)
+    engine.migrate()
+    engine.register_campaign(Campaign(id="old", name="旧活动", kind="创卫", require_support_parts=False))
+    sa_engine = engine.sqlalchemy_engine
+    with sa_engine.begin() as conn:
+        command.downgrade(alembic_config(conn, "cf_", schema), "0007")
+    with sa_engine.begin() as conn:
+        assert "require_support_parts" not in {
+            c["name"] for c in sa.inspect(conn).get_columns("cf_campaigns", schema=schema)
+        }
+        command.upgrade(alembic_config(conn, "cf_", schema), "head")
+    assert _engine(fresh).campaign("old").require_support_parts is True  # NULL: required, as before

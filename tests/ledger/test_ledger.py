@@ -271,3 +271,101 @@ def test_a_csv_with_control_characters_and_formula_text_is_refused(engine: Engin
     path.write_text("\n".join([lines[0], header, lines[4]]) + "\n", encoding="utf-8")
     (task,) = import_ledger(engine, path, by=OFFICE, campaign="2026创卫").tasks
     assert task.title == "-减号开头"  # the CSV guard quote is taken off
+
+
+def test_a_ledger_goes_in_with_one_bulk_statement_per_table(engine: Engine, tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    inserts: dict[str, list[bool]] = {}
+
+    def seen(
+        _conn: object, _cursor: object, statement: str, _params: object, _context: object, many: bool
+    ) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO"):
+            table = statement.split()[2].strip('"').split(".")[-1].strip('"')
+            inserts.setdefault(table, []).append(many)
+
+    sa.event.listen(engine.sqlalchemy_engine, "before_cursor_execute", seen)
+    try:
+        report = import_ledger(engine, write_ledger(tmp_path / "台账.xlsx"), by=OFFICE, campaign="2026创卫")
+    finally:
+        sa.event.remove(engine.sqlalchemy_engine, "before_cursor_execute", seen)
+    assert len(report.tasks) == 4
+    tasks = next(v for k, v in inserts.items() if k.endswith("tasks"))
+    history = next(v for k, v in inserts.items() if k.endswith("history"))
+    assert (len(tasks), len(history)) == (1, 1)  # one executemany each, not one insert per row
+    assert all(engine.verify_history(t.id) is None for t in report.tasks)
+
+
+def test_an_indicator_sheet_builds_the_campaigns_tree_with_the_tasks(engine: Engine, tmp_path: Path) -> None:
+    from .workbooks import INDICATORS
+
+    path = write_ledger(tmp_path / "指标.xlsx", indicators=INDICATORS)
+    report = import_ledger(engine, path, by=OFFICE, campaign="2026创卫")
+    assert [i.code for i in report.indicators] == ["B1", "B1.1", "B3", "B3.2", "C2"]
+    tree = {i.code: i for i in engine.indicators("2026创卫")}
+    assert (tree["B3.2"].weight, tree["B3.2"].lead_unit, tree["B3.2"].standard) == (
+        5.0,
+        "cgj",
+        "无积存垃圾、无卫生死角",
+    )
+    assert tree["C2"].lead_unit is None
+    assert engine.campaign("2026创卫").name == "2026创卫"  # a campaign first named by the ledger
+    assert len(report.tasks) == 4
+
+
+def test_an_indicator_sheet_merges_into_a_registered_campaigns_tree(engine: Engine, tmp_path: Path) -> None:
+    from campaignflow.domain.structure import Campaign, Indicator
+
+    from .workbooks import INDICATORS
+
+    engine.register_campaign(
+        Campaign(id="2026创卫", name="2026年创卫", kind="创卫"),
+        [Indicator(code="A1", name="组织管理", weight=5), Indicator(code="B3", name="旧名称", weight=1)],
+    )
+    import_ledger(
+        engine, write_ledger(tmp_path / "m.xlsx", indicators=INDICATORS), by=OFFICE, campaign="2026创卫"
+    )
+    tree = {i.code: i for i in engine.indicators("2026创卫")}
+    assert set(tree) == {"A1", "B1", "B1.1", "B3", "B3.2", "C2"}
+    assert tree["B3"].name == "市容环境卫生"  # the sheet's row replaces the registered one
+    assert engine.campaign("2026创卫").kind == "创卫"  # the campaign itself is kept
+
+
+def test_indicator_sheet_problems_name_sheet_row_and_column_and_import_nothing(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from .workbooks import INDICATORS
+
+    bad = [list(r) for r in INDICATORS]
+    bad[1][4] = "不存在的局"  # B1.1: unknown lead unit
+    bad[2][3] = "很多"  # B3: weight is not a number
+    bad[4][0] = "C 2"  # a malformed code
+    del bad[0]  # B1 missing: B1.1's parent is not in the tree
+    with pytest.raises(LedgerError) as caught:
+        import_ledger(
+            engine, write_ledger(tmp_path / "bad.xlsx", indicators=bad), by=OFFICE, campaign="2026创卫"
+        )
+    found = {(p.row, p.column) for p in caught.value.problems}
+    assert found >= {(2, "测评指标!牵头单位"), (3, "测评指标!权重"), (5, "测评指标!编码")}
+    assert any(p.row == 2 and "上级" in p.message_zh for p in caught.value.problems)
+    assert all(p.message_en for p in caught.value.problems)
+    assert engine.tasks().items == ()
+    from campaignflow import NotFound
+
+    with pytest.raises(NotFound):
+        engine.campaign("2026创卫")  # the tree is not written either
+
+
+def test_a_task_naming_an_indicator_outside_the_sheets_tree_is_refused(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from .workbooks import INDICATORS
+
+    tree = [r for r in INDICATORS if r[0] != "C2"]  # row 7's task names C2
+    with pytest.raises(LedgerError) as caught:
+        import_ledger(
+            engine, write_ledger(tmp_path / "c.xlsx", indicators=tree), by=OFFICE, campaign="2026创卫"
+        )
+    assert [(p.row, p.column) for p in caught.value.problems] == [(7, "指标编号")]
+    assert engine.tasks().items == ()

@@ -131,6 +131,7 @@ def write_ledger(  # noqa: PLR0912  one branch per kind of defect a test asks fo
     cache: bool = True,
     merge: str | None = None,
     serials: dict[int, object] | None = None,
+    indicators: list[list[object]] | None = None,
 ) -> Path:
     """A realistic task ledger at ``path``; ``rows`` without the 序号 column (added as formulas)."""
     book = openpyxl.Workbook()
@@ -175,7 +176,24 @@ def write_ledger(  # noqa: PLR0912  one branch per kind of defect a test asks fo
         for offset, values in enumerate(units, start=3):
             for column, value in enumerate(values, start=1):
                 unit_sheet.cell(offset, column, value)
+    if indicators is not None:
+        indicator_sheet = book.create_sheet("测评指标")
+        for column, header in enumerate(["编码", "名称", "具体标准", "权重", "牵头单位"], start=1):
+            indicator_sheet.cell(1, column, header)
+        for offset, values in enumerate(indicators, start=2):
+            for column, value in enumerate(values, start=1):
+                indicator_sheet.cell(offset, column, value)
     book.save(path)
     if cache:
         patch_cached(path, cached)
     return path
+
+
+# 测评指标 sheet rows: code, name, standard, weight, lead unit (the tree of good_rows' indicators)
+INDICATORS = [
+    ["B1", "病媒生物防制", None, 10, "wsj"],
+    ["B1.1", "农贸市场病媒防制", "鼠迹、蝇类密度达标", 4, "wsj"],
+    ["B3", "市容环境卫生", None, 20, "cgj"],
+    ["B3.2", "背街小巷", "无积存垃圾、无卫生死角", "5", "cgj"],
+    ["C2", "健康教育", "宣传栏每两月更新一次", 6, None],
+]
