@@ -12,7 +12,7 @@ from campaignflow.store.tables import Tables
 
 __all__ = ["HEAD", "current_revision", "upgrade"]
 
-HEAD = "0011"
+HEAD = "0008"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 # Alembic's ``context`` and ``op`` are module-level proxies: two migrations running at once in one
 # process (threads sharing an Engine with migrate=True) trample each other's context and hang.

@@ -219,7 +219,7 @@ def build_tables(prefix: str = "cf_", schema: str | None = None) -> Tables:
         sa.Column("periods", JSONType, nullable=False),
         sa.Column("separation", sa.String(16), nullable=False, server_default="unit"),
         sa.Column("recurrence_days", sa.Integer(), nullable=False, server_default="90"),
-        # NULL (a campaign stored before migration 0011): parts required, as before.
+        # NULL (a campaign stored before migration 0008): parts required, as before.
         sa.Column("require_support_parts", sa.Boolean(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),

@@ -341,7 +341,7 @@ def test_downgrade_to_base_and_upgrade_again(fresh: tuple[str, str | None, list[
     assert reborn.tasks().items[0].version == 1
 
 
-def test_0011_keeps_support_parts_required_for_campaigns_stored_before(
+def test_0008_keeps_support_parts_required_for_campaigns_stored_before(
     fresh: tuple[str, str | None, list[Engine]],
 ) -> None:
     from campaignflow.domain.structure import Campaign

@@ -2,7 +2,7 @@
 tasks must each supply their part of the evidence before the self-check, unless an assignment
 says otherwise. NULL (the campaigns stored before): required, as they were.
 
-Revision ID: 0011
+Revision ID: 0008
 Revises: 0007
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context, op
 
-revision = "0011"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
