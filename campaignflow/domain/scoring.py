@@ -113,7 +113,7 @@ class Period:
             if re.fullmatch(r"\d{4}", value):
                 year = int(value)
                 return cls(f"{year}年度", date(year, 1, 1), date(year + 1, 1, 1))
-        except ValueError:
+        except (ValueError, OverflowError):  # no such day, or past 9999-12-31 (9999-W52, ..9999-12-31)
             pass
         raise InvalidInput(
             f"无法识别的考核周期 {text!r}：请写 2026-11、2026-W45、2026-Q4、2026 或 2026-11-01..2026-11-30",
