@@ -80,3 +80,22 @@ def test_unstorable_text_is_refused_in_a_verdict(engine: Engine, why: str, text:
         engine.record_verdict(text, by=inspector, passed=False, reason="仍有垃圾")
     assert refused.value.context["field"] == "task_id"
     assert snapshot(engine, task.id) == before
+
+
+@pytest.mark.parametrize(("why", "text"), BAD_TEXT)
+def test_unstorable_text_is_refused_when_pinning_or_migrating(engine: Engine, why: str, text: str) -> None:
+    office = actors()["office"]
+    task = assign_sample(engine)
+    before = snapshot(engine, task.id)
+    for call in (
+        lambda: engine.pin_policy(text, by=office),
+        lambda: engine.migrate_tasks(text, to={}, by=office),
+        lambda: engine.pin_policy("2026创卫", by=office, fingerprint=text),
+        lambda: engine.migrate_tasks("2026创卫", to=text, by=office, dry_run=False),
+    ):
+        with pytest.raises(InvalidInput):
+            call()
+    with pytest.raises(InvalidInput, match="too long"):
+        engine.pin_policy("长" * 129, by=office)
+    assert engine.pinned_policy("2026创卫") is None
+    assert snapshot(engine, task.id) == before
