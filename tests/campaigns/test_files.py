@@ -8,7 +8,8 @@ import openpyxl
 import pytest
 
 from campaignflow import Engine, NotFound
-from campaignflow.errors import StructureFileError
+from campaignflow.domain.structure import Indicator
+from campaignflow.errors import InvalidInput, StructureFileError
 
 TOML = """
 [campaign]
@@ -177,3 +178,22 @@ def test_unreadable_files_are_typed_errors(engine: Engine, tmp_path: Path, name:
     path.write_text(text, encoding="utf-8")
     with pytest.raises(StructureFileError):
         engine.load_structure(path)
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "a\ud800b"])
+def test_a_cell_no_database_can_store_is_a_row_problem_not_a_driver_error(
+    engine: Engine, tmp_path: Path, text: str
+) -> None:
+    escaped = text.encode("unicode_escape").decode("ascii")
+    path = tmp_path / "places.yaml"
+    path.write_text(f'网格:\n  - 编号: "G{escaped}"\n    名称: 一网格\n    责任单位: cgj\n', encoding="utf-8")
+    with pytest.raises(StructureFileError) as refused:
+        engine.load_structure(path)
+    assert [(p.row, p.field) for p in refused.value.problems] == [(1, "id")]
+
+
+def test_an_indicator_standard_must_be_storable_text() -> None:
+    with pytest.raises(InvalidInput):
+        Indicator(code="B1", name="环境", standard=["不是文字"])  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput):
+        Indicator(code="B1", name="环境", standard="a\ud800")
