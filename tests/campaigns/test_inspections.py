@@ -140,6 +140,23 @@ def test_bad_findings_and_rounds_are_typed_errors() -> None:
         _round(team=[])
 
 
+@pytest.mark.parametrize("text", ["a\x00b", "a\ud800b"])
+def test_text_no_database_can_store_is_refused_in_rounds_and_findings(text: str) -> None:
+    for build, field in (
+        (
+            lambda: InspectionRound(campaign=text, kind="routine", team=["张三"], held_on=date(2026, 11, 10)),
+            "campaign",
+        ),
+        (lambda: _round(team=[text]), "team"),
+        (lambda: Finding(indicator="B3.2", description=text), "description"),
+        (lambda: Finding(indicator="B3.2", description="垃圾", site=text), "site"),
+        (lambda: Finding(indicator="B3.2", description="垃圾", measures=[text]), "measures"),
+    ):
+        with pytest.raises(InvalidInput) as refused:
+            build()
+        assert refused.value.field == field
+
+
 def test_only_the_office_records_a_round(inspected: Engine) -> None:
     from campaignflow import PermissionDenied
 
