@@ -271,3 +271,13 @@ def test_a_csv_with_control_characters_and_formula_text_is_refused(engine: Engin
     path.write_text("\n".join([lines[0], header, lines[4]]) + "\n", encoding="utf-8")
     (task,) = import_ledger(engine, path, by=OFFICE, campaign="2026创卫").tasks
     assert task.title == "-减号开头"  # the CSV guard quote is taken off
+
+
+@pytest.mark.parametrize("campaign", ["2026\ud800创卫", "创\x00卫", "长" * 129])
+def test_a_campaign_no_database_can_store_is_a_ledger_error(
+    engine: Engine, tmp_path: Path, campaign: str
+) -> None:
+    with pytest.raises(LedgerError) as refused:
+        import_ledger(engine, write_ledger(tmp_path / "台账.xlsx"), by=OFFICE, campaign=campaign)
+    assert [p.column for p in refused.value.problems] == ["campaign"]
+    assert engine.tasks().items == ()
