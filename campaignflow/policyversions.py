@@ -244,6 +244,7 @@ class PolicyVersions:
         wanted = self.policy_fingerprint if fingerprint is None else fingerprint
         if not isinstance(wanted, str):
             raise InvalidInput("fingerprint 必须是字符串", "fingerprint must be a str", field="fingerprint")
+        check_text(wanted, "fingerprint")
         with self._tx(connection) as conn:
             found = self._stored_policy(conn, wanted)
         if found is None:

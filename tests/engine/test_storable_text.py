@@ -92,6 +92,7 @@ def test_unstorable_text_is_refused_when_pinning_or_migrating(engine: Engine, wh
         lambda: engine.migrate_tasks(text, to={}, by=office),
         lambda: engine.pin_policy("2026创卫", by=office, fingerprint=text),
         lambda: engine.migrate_tasks("2026创卫", to=text, by=office, dry_run=False),
+        lambda: engine.policy(text),
     ):
         with pytest.raises(InvalidInput):
             call()
