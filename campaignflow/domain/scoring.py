@@ -65,6 +65,10 @@ def published(value: Fraction) -> Decimal:
     )
 
 
+_FIRST_DAY, _LAST_END = date(1900, 1, 1), date(9001, 1, 1)  # deadlines lie in 1970–9000; near
+# year 1 or 9999 turning a day into a zoned datetime overflows
+
+
 @attrs.frozen
 class Period:
     """A scoring period (考核周期): the days ``start`` ≤ day < ``end`` in the campaign's timezone.
@@ -80,6 +84,12 @@ class Period:
             value = getattr(self, name)
             if not isinstance(value, date):
                 raise InvalidInput(f"{name} 必须是日期", f"{name} must be a date", field=name)
+        if not (self.start >= _FIRST_DAY and self.end <= _LAST_END):
+            raise InvalidInput(
+                "考核周期须在 1900 年至 9000 年之间",
+                "a period must lie within the years 1900 to 9000",
+                field="period",
+            )
         if not self.start < self.end:
             raise InvalidInput(
                 "考核周期的开始日期必须早于结束日期",

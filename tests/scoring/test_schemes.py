@@ -296,6 +296,9 @@ def test_periods_are_named_as_offices_name_them(text: str, label: str, start: da
         "2026-11-01..9999-12-31",
         "9999-12",
         "9999",
+        "0001-01",  # period_metrics overflowed turning its first day into a zoned datetime
+        "1899-12",
+        "9001",
     ],
 )
 def test_a_period_that_cannot_be_read_is_refused(text: str) -> None:
