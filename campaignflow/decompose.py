@@ -30,6 +30,7 @@ from campaignflow.domain.model import Task, TaskSource, TaskState, freeze_mappin
 from campaignflow.domain.roles import Actor, permission_problem
 from campaignflow.domain.rules import ActionContext
 from campaignflow.domain.serial import dt_to_json
+from campaignflow.domain.text import MAX_LENGTH, check_text
 from campaignflow.errors import (
     BatchRefused,
     CampaignflowError,
@@ -195,6 +196,7 @@ class DecomposeActions:
         for label, value in (("campaign", campaign), ("indicator", indicator)):
             if not isinstance(value, str) or not value.strip():
                 raise InvalidInput(f"{label} 不能为空", f"{label} must be a non-blank str", field=label)
+            check_text(value, label, MAX_LENGTH[label])
         source_ = (
             TaskSource(source)
             if isinstance(source, str) and source in TaskSource._value2member_map_
@@ -295,9 +297,10 @@ class _Batch:
         }
         responsibility: Responsibility | None = None
         unit_id = row.unit.strip() if isinstance(row.unit, str) and row.unit.strip() else None
-        if unit_id is None and (row.site or row.grid):
+        site, grid = _place(row.site, "site", 128), _place(row.grid, "grid", 64)
+        if unit_id is None and (site or grid):
             responsibility = engine._responsible(
-                self.conn, self.campaign, site=row.site, grid=row.grid, indicator=self.indicator
+                self.conn, self.campaign, site=site, grid=grid, indicator=self.indicator
             )
             unit_id = responsibility.unit
         self.current = unit_id or ""
@@ -374,8 +377,8 @@ class _Batch:
             updated_at=self.now,
             deadline_basis=basis,
             source=self.source,
-            site=row.site.strip() if row.site else None,
-            grid=row.grid.strip() if row.grid else None,
+            site=site,
+            grid=grid,
         )
         payload = _payload(task, basis)
         payload["batch"] = {"id": self.batch, "row": index}
@@ -415,6 +418,21 @@ class _Batch:
             raise InvalidInput(
                 f"外部编号 {ref!r} 已被使用", f"external_ref {ref!r} is already taken", field="external_ref"
             )
+
+
+def _place(value: object, name: str, size: int) -> str | None:
+    """A row's site or grid: stripped; blank is none (the row takes no place); too long refused."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} 必须是字符串", f"{name} must be a str", field=name)
+    check_text(value, name, None)
+    text = value.strip()
+    if len(text) > size:
+        raise InvalidInput(
+            f"{name} 不超过 {size} 个字符", f"{name} must be at most {size} characters", field=name
+        )
+    return text or None
 
 
 def _payload(task: Task, basis: Mapping[str, Any] | None) -> dict[str, Any]:

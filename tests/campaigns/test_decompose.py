@@ -14,6 +14,7 @@ from campaignflow import (
     BatchRefused,
     DecompositionRow,
     Engine,
+    InvalidInput,
     Limit,
     PermissionDenied,
     Role,
@@ -170,3 +171,38 @@ def test_five_thousand_rows_and_one_bad_one_write_nothing(city: Engine) -> None:
         city.decompose("2027创卫", "B3.2", rows, by=OFFICE, measures=["巡查"], due=DUE)
     assert [(r.index, r.unit) for r in refused.value.refused] == [(4321, "nowhere")]
     _nothing_written(city)
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "a\ud800b"])
+def test_unstorable_campaign_or_indicator_is_refused(city: Engine, text: str) -> None:
+    for campaign, indicator, field in (
+        (text, "B3.2", "campaign"),
+        ("2027创卫", text, "indicator"),
+        ("长" * 129, "B3.2", "campaign"),
+    ):
+        with pytest.raises(InvalidInput) as refused:
+            city.decompose(campaign, indicator, ["sq-ly"], by=OFFICE, measures=["巡查"], due=DUE)
+        assert refused.value.field == field
+    _nothing_written(city)
+
+
+def test_a_rows_site_and_grid_are_checked_like_assigns(city: Engine) -> None:
+    rows = [
+        {"unit": "sq-ly", "site": "x" * 129},
+        {"unit": "sq-ly", "grid": "a\ud800"},
+        {"unit": "sq-ly", "site": "a\x00"},
+    ]
+    with pytest.raises(BatchRefused) as refused:
+        city.decompose("2027创卫", "B3.2", rows, by=OFFICE, measures=["巡查"], due=DUE)
+    assert [row.index for row in refused.value.refused] == [0, 1, 2]
+    _nothing_written(city)
+    report = city.decompose(
+        "2027创卫",
+        "B3.2",
+        [{"unit": "sq-ly", "site": "  ", "grid": " G-1 "}],
+        by=OFFICE,
+        measures=["巡查"],
+        due=DUE,
+    )
+    stored = city.get(report.tasks[0].id)
+    assert (stored.site, stored.grid) == (None, "G-1")  # a blank site is no site, as an omitted one
