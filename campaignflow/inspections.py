@@ -103,6 +103,16 @@ class InspectionActions(DecomposeActions):
         problem = permission_problem("assign", by, None)
         if problem:
             raise PermissionDenied(*problem, trigger="assign", actor=by.id)
+        if recurrence_days is not None and (
+            not isinstance(recurrence_days, int)
+            or isinstance(recurrence_days, bool)
+            or not 1 <= recurrence_days <= 3660
+        ):
+            raise InvalidInput(
+                "recurrence_days 必须是 1 到 3660 之间的天数",
+                "recurrence_days must be a number of days between 1 and 3660",
+                field="recurrence_days",
+            )
         now = self.clock.now()
         round_id = str(uuid.uuid4())
         with self._tx(connection) as conn:

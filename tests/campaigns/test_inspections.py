@@ -166,6 +166,19 @@ def test_only_the_office_records_a_round(inspected: Engine) -> None:
         )
 
 
+@pytest.mark.parametrize("days", [float("nan"), 0, -1, 10**9, True, "30", 2.5])
+def test_a_recurrence_window_that_is_not_a_day_count_is_refused(inspected: Engine, days: object) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        inspected.record_round(
+            _round(),
+            [Finding(indicator="B3.2", description="垃圾", site="S-HPXX")],
+            by=OFFICE,
+            recurrence_days=days,  # type: ignore[arg-type]
+        )
+    assert refused.value.field == "recurrence_days"
+    assert inspected.tasks().items == ()
+
+
 def test_a_covert_team_is_hidden_from_units_but_the_chain_holds(inspected: Engine, tmp_path: Path) -> None:
     report = inspected.record_round(
         _round("covert"), [Finding(indicator="B3.2", description="暗访发现垃圾", site="S-HPXX")], by=OFFICE
