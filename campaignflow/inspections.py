@@ -24,7 +24,7 @@ and in dossiers; the stored history keeps it, so the hash chain stays whole.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -93,7 +93,8 @@ class InspectionActions(DecomposeActions):
             raise InvalidInput(
                 "round 必须是 InspectionRound", "round must be an InspectionRound", field="round"
             )
-        items = tuple(findings)
+        given: object = findings  # typed a Sequence, but a caller may pass anything
+        items = tuple(given) if isinstance(given, Iterable) and not isinstance(given, str) else ()
         if not items or any(not isinstance(f, Finding) for f in items):
             raise InvalidInput(
                 "findings 须为至少一项 Finding", "findings must be at least one Finding", field="findings"

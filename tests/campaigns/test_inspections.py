@@ -166,6 +166,13 @@ def test_only_the_office_records_a_round(inspected: Engine) -> None:
         )
 
 
+@pytest.mark.parametrize("findings", [None, 5, "垃圾", [None], []])
+def test_findings_that_are_not_a_list_of_findings_are_refused(inspected: Engine, findings: object) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        inspected.record_round(_round(), findings, by=OFFICE)  # type: ignore[arg-type]
+    assert refused.value.field == "findings"
+
+
 @pytest.mark.parametrize("days", [float("nan"), 0, -1, 10**9, True, "30", 2.5])
 def test_a_recurrence_window_that_is_not_a_day_count_is_refused(inspected: Engine, days: object) -> None:
     with pytest.raises(InvalidInput) as refused:
