@@ -277,6 +277,7 @@ class _Batch:
         self.scope_verdicts: dict[str, PermissionDenied | None] = {}
 
     def _unit(self, unit_id: str) -> Unit | None:
+        check_text(unit_id, "unit", MAX_LENGTH["unit"])  # refuses the row, before any query
         if unit_id not in self.units:
             self.units[unit_id] = self.engine._repo.unit(self.conn, unit_id)
         return self.units[unit_id]

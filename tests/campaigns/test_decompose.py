@@ -189,12 +189,13 @@ def test_unstorable_campaign_or_indicator_is_refused(city: Engine, text: str) ->
 def test_a_rows_site_and_grid_are_checked_like_assigns(city: Engine) -> None:
     rows = [
         {"unit": "sq-ly", "site": "x" * 129},
+        {"unit": "sq-\ud800"},  # was a raw UnicodeEncodeError from the unit lookup
         {"unit": "sq-ly", "grid": "a\ud800"},
         {"unit": "sq-ly", "site": "a\x00"},
     ]
     with pytest.raises(BatchRefused) as refused:
         city.decompose("2027创卫", "B3.2", rows, by=OFFICE, measures=["巡查"], due=DUE)
-    assert [row.index for row in refused.value.refused] == [0, 1, 2]
+    assert [row.index for row in refused.value.refused] == [0, 1, 2, 3]
     _nothing_written(city)
     report = city.decompose(
         "2027创卫",
