@@ -312,6 +312,19 @@ class _Batch:
             raise InvalidInput(
                 "measures 必须是字符串列表", "measures must be a list of str", field="measures"
             )
+        for name, text in (("title", title), ("standard", standard), ("leader", row.leader)):
+            if text is not None and not isinstance(text, str):
+                raise InvalidInput(f"{name} 必须是字符串", f"{name} must be a str", field=name)
+            if text is not None:
+                check_text(text, name, MAX_LENGTH.get(name))
+        for item in measures:
+            check_text(item, "measures")
+        if row.external_ref is not None:
+            if not isinstance(row.external_ref, str):
+                raise InvalidInput(
+                    "external_ref 必须是字符串", "external_ref must be a str", field="external_ref"
+                )
+            check_text(row.external_ref, "external_ref", MAX_LENGTH["external_ref"])
         attributes = freeze_mapping(row.attributes)
         deadline, basis = engine._deadline(
             value["due"],

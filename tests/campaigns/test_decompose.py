@@ -207,3 +207,18 @@ def test_a_rows_site_and_grid_are_checked_like_assigns(city: Engine) -> None:
     )
     stored = city.get(report.tasks[0].id)
     assert (stored.site, stored.grid) == (None, "G-1")  # a blank site is no site, as an omitted one
+
+
+def test_a_rows_text_no_database_can_store_refuses_the_row(city: Engine) -> None:
+    rows: list[dict[str, Any]] = [
+        {"unit": "sq-ly", "title": "a\x00"},
+        {"unit": "sq-ly", "standard": "a\ud800"},
+        {"unit": "sq-ly", "leader": "长" * 101},
+        {"unit": "sq-ly", "measures": ["巡查", "a\x00"]},
+        {"unit": "sq-ly", "external_ref": 5},
+        {"unit": "sq-ly", "title": 5},
+    ]
+    with pytest.raises(BatchRefused) as refused:
+        city.decompose("2027创卫", "B3.2", rows, by=OFFICE, measures=["巡查"], due=DUE)
+    assert [row.index for row in refused.value.refused] == [0, 1, 2, 3, 4, 5]
+    _nothing_written(city)
