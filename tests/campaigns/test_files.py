@@ -197,3 +197,18 @@ def test_an_indicator_standard_must_be_storable_text() -> None:
         Indicator(code="B1", name="环境", standard=["不是文字"])  # type: ignore[arg-type]
     with pytest.raises(InvalidInput):
         Indicator(code="B1", name="环境", standard="a\ud800")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("编号", "u" * 65), ("责任领导", "长" * 101), ("名称", "a\ud800")]
+)
+def test_a_unit_cell_wider_than_its_column_is_a_row_problem(
+    engine: Engine, tmp_path: Path, field: str, value: str
+) -> None:
+    cells = {"编号": "qu-x", "名称": "新区", "责任领导": "区长", field: value}
+    body = "".join(f'    {k}: "{v.encode("unicode_escape").decode("ascii")}"\n' for k, v in cells.items())
+    path = tmp_path / "units.yaml"
+    path.write_text("单位:\n  -\n" + body, encoding="utf-8")
+    with pytest.raises(StructureFileError) as refused:
+        engine.load_structure(path)
+    assert [p.row for p in refused.value.problems] == [1]
