@@ -197,6 +197,9 @@ class DecomposeActions:
             if not isinstance(value, str) or not value.strip():
                 raise InvalidInput(f"{label} 不能为空", f"{label} must be a non-blank str", field=label)
             check_text(value, label, MAX_LENGTH[label])
+        if not isinstance(kind, str) or not kind.strip():
+            raise InvalidInput("kind 不能为空", "kind must be a non-blank str", field="kind")
+        check_text(kind, "kind", MAX_LENGTH["kind"])
         source_ = (
             TaskSource(source)
             if isinstance(source, str) and source in TaskSource._value2member_map_

@@ -39,6 +39,7 @@ from campaignflow.domain.lifecycle import NEW
 from campaignflow.domain.model import HistoryEntry, Task, TaskState
 from campaignflow.domain.roles import Actor, permission_problem
 from campaignflow.domain.rules import ActionContext, RuleSet
+from campaignflow.domain.text import MAX_LENGTH, check_text
 from campaignflow.errors import (
     BatchRefused,
     InvalidInput,
@@ -93,6 +94,9 @@ class InspectionActions(DecomposeActions):
             raise InvalidInput(
                 "round 必须是 InspectionRound", "round must be an InspectionRound", field="round"
             )
+        if not isinstance(kind, str) or not kind.strip():
+            raise InvalidInput("kind 不能为空", "kind must be a non-blank str", field="kind")
+        check_text(kind, "kind", MAX_LENGTH["kind"])
         given: object = findings  # typed a Sequence, but a caller may pass anything
         items = tuple(given) if isinstance(given, Iterable) and not isinstance(given, str) else ()
         if not items or any(not isinstance(f, Finding) for f in items):

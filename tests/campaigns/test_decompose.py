@@ -222,3 +222,19 @@ def test_a_rows_text_no_database_can_store_refuses_the_row(city: Engine) -> None
         city.decompose("2027创卫", "B3.2", rows, by=OFFICE, measures=["巡查"], due=DUE)
     assert [row.index for row in refused.value.refused] == [0, 1, 2, 3, 4, 5]
     _nothing_written(city)
+
+
+@pytest.mark.parametrize("kind", ["a\x00", "a\ud800", "长" * 129, "", 5])
+def test_a_kind_no_database_can_store_is_refused(city: Engine, kind: Any) -> None:
+    from campaignflow.domain.inspections import Finding, InspectionRound
+
+    with pytest.raises(InvalidInput) as refused:
+        city.decompose("2027创卫", "B3.2", ["sq-ly"], by=OFFICE, measures=["巡查"], due=DUE, kind=kind)
+    assert refused.value.field == "kind"
+    held = InspectionRound(campaign="2027创卫", kind="routine", team=["张三"], held_on=DUE)
+    with pytest.raises(InvalidInput) as refused:
+        city.record_round(
+            held, [Finding(indicator="B3.2", description="垃圾", site="S-1")], by=OFFICE, kind=kind
+        )
+    assert refused.value.field == "kind"
+    _nothing_written(city)
