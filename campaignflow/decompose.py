@@ -209,7 +209,14 @@ class DecomposeActions:
             raise InvalidInput(
                 "source 不是已知的任务来源", "source is not a known task source", field="source"
             )
-        items = list(rows)
+        given: object = rows  # typed an Iterable, but a caller may pass anything
+        if isinstance(given, (str, bytes, Mapping)) or not isinstance(given, Iterable):
+            raise InvalidInput(
+                "rows 必须是行的列表（单位编号、DecompositionRow 或字段映射）",
+                "rows must be a list of rows (unit ids, DecompositionRows or mappings of fields)",
+                field="rows",
+            )
+        items = list(given)
         if not 1 <= len(items) <= MAX_BATCH:
             raise InvalidInput(
                 f"每批 1 到 {MAX_BATCH} 行", f"a batch holds 1 to {MAX_BATCH} rows", field="rows"

@@ -238,3 +238,11 @@ def test_a_kind_no_database_can_store_is_refused(city: Engine, kind: Any) -> Non
         )
     assert refused.value.field == "kind"
     _nothing_written(city)
+
+
+@pytest.mark.parametrize("rows", [None, 5, "sq-ly", {"unit": "sq-ly"}])
+def test_rows_that_are_not_a_list_of_rows_are_refused(city: Engine, rows: Any) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        city.decompose("2027创卫", "B3.2", rows, by=OFFICE, measures=["巡查"], due=DUE)
+    assert refused.value.field == "rows"
+    _nothing_written(city)
