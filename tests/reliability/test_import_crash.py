@@ -145,19 +145,27 @@ def _arm(engine: Engine, point: str, nth: int, counted: list[int]) -> None:
     ``none`` (only count the statements into ``counted``)."""
     target = point.partition(":")[2]
     prefix = engine.tables.tasks.name.removesuffix("tasks")
+    tasks_written = [False]
+
+    def inserts_into(statement: str, table: str) -> bool:
+        head = statement.lstrip()[:200].split("(", 1)[0].rstrip().rstrip('"')
+        return head.upper().startswith("INSERT") and head.endswith(prefix + table)
 
     def after(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         counted[0] += 1
         if point == "nth" and counted[0] == nth:
             kill_self()
-        if target and statement.lstrip().upper().startswith("INSERT"):
-            head = statement.split("(", 1)[0]
-            if head.rstrip().rstrip('"').endswith(prefix + target):
-                kill_self()
+        if target and inserts_into(statement, target):
+            kill_self()
+        tasks_written[0] = tasks_written[0] or inserts_into(statement, "tasks")
+
+    def commit(_conn: Any) -> None:
+        # only the COMMIT of the transaction that wrote the tasks: earlier reads commit too
+        if point == "commit" and tasks_written[0]:
+            kill_self()
 
     sa.event.listen(engine.sqlalchemy_engine, "after_cursor_execute", after)
-    if point == "commit":
-        sa.event.listen(engine.sqlalchemy_engine, "commit", lambda _conn: kill_self())
+    sa.event.listen(engine.sqlalchemy_engine, "commit", commit)
 
 
 def _importer(db: tuple[str, str | None], path: str, point: str, nth: int, results: Any) -> None:
