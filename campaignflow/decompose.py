@@ -31,6 +31,7 @@ from campaignflow.domain.model import Task, TaskSource, TaskState, freeze_mappin
 from campaignflow.domain.roles import Actor, permission_problem
 from campaignflow.domain.rules import ActionContext
 from campaignflow.domain.serial import dt_to_json
+from campaignflow.domain.text import MAX_LENGTH, check_text
 from campaignflow.errors import (
     BatchRefused,
     CampaignflowError,
@@ -262,8 +263,21 @@ class DecomposeActions:
             raise PermissionDenied(*problem, trigger="assign", actor=by.id)
         if not isinstance(campaign, str) or not campaign.strip():
             raise InvalidInput("campaign 不能为空", "campaign must be a non-blank str", field="campaign")
+        check_text(campaign, "campaign", MAX_LENGTH["campaign"])
+        if indicator is not None:
+            check_text(indicator, "indicator", MAX_LENGTH["indicator"])
+        if not isinstance(kind, str) or not kind.strip():
+            raise InvalidInput("kind 不能为空", "kind must be a non-blank str", field="kind")
+        check_text(kind, "kind", MAX_LENGTH["kind"])
         source_ = _source(source)
-        items = list(rows)
+        given: object = rows  # typed an Iterable, but a caller may pass anything
+        if isinstance(given, (str, bytes, Mapping)) or not isinstance(given, Iterable):
+            raise InvalidInput(
+                "rows 必须是行的列表（单位编号、DecompositionRow 或字段映射）",
+                "rows must be a list of rows (unit ids, DecompositionRows or mappings of fields)",
+                field="rows",
+            )
+        items = list(given)
         if not 1 <= len(items) <= MAX_BATCH:
             raise InvalidInput(
                 f"每批 1 到 {MAX_BATCH} 行", f"a batch holds 1 to {MAX_BATCH} rows", field="rows"
@@ -371,6 +385,7 @@ class _Batch:
         return parsed
 
     def _unit(self, unit_id: str) -> Unit | None:
+        check_text(unit_id, "unit", MAX_LENGTH["unit"])  # refuses the row, before any query
         if unit_id not in self.units:
             self.units[unit_id] = self.engine._repo.unit(self.conn, unit_id)
         return self.units[unit_id]
@@ -398,19 +413,24 @@ class _Batch:
         }
         responsibility: Responsibility | None = None
         unit_id = row.unit.strip() if isinstance(row.unit, str) and row.unit.strip() else None
-        if unit_id is None and (row.site or row.grid):
+        site, grid = _place(row.site, "site", 128), _place(row.grid, "grid", 64)
+        if unit_id is None and (site or grid):
             responsibility = engine._responsible(
-                self.conn, self.campaign, site=row.site, grid=row.grid, indicator=indicator
+                self.conn, self.campaign, site=site, grid=grid, indicator=indicator
             )
             unit_id = responsibility.unit
         self.current = unit_id or ""
         title = value["title"] if value["title"] is not None else (tree.name if tree else None)
         standard = value["standard"] if value["standard"] is not None else (tree.standard if tree else None)
         measures = tuple(value["measures"] or ())
-        if any(not isinstance(m, str) for m in measures):
-            raise InvalidInput(
-                "measures 必须是字符串列表", "measures must be a list of str", field="measures"
-            )
+        _check_texts(
+            indicator,
+            title=title,
+            standard=standard,
+            leader=row.leader,
+            measures=measures,
+            external_ref=row.external_ref,
+        )
         attributes = freeze_mapping(row.attributes)
         deadline, basis = engine._deadline(
             value["due"],
@@ -487,8 +507,8 @@ class _Batch:
             updated_at=self.now,
             deadline_basis=basis,
             source=source,
-            site=row.site.strip() if row.site else None,
-            grid=row.grid.strip() if row.grid else None,
+            site=site,
+            grid=grid,
         )
         payload = _payload(task, basis)
         payload["batch"] = {"id": self.batch, "row": index}
@@ -537,6 +557,45 @@ class _Batch:
         existing = self.engine._repo.load_by_ref(self.conn, self.campaign, ref)
         assert existing is not None
         return self.engine._same_assignment(self.conn, existing, requested)
+
+
+def _check_texts(
+    indicator: str,
+    *,
+    title: object,
+    standard: object,
+    leader: object,
+    measures: tuple[object, ...],
+    external_ref: object,
+) -> None:
+    """A row's texts are strings a database can store (as ``assign`` checks them), or the row is
+    refused before any query."""
+    check_text(indicator, "indicator", MAX_LENGTH["indicator"])
+    if any(not isinstance(m, str) for m in measures):
+        raise InvalidInput("measures 必须是字符串列表", "measures must be a list of str", field="measures")
+    fields = (("title", title), ("standard", standard), ("leader", leader), ("external_ref", external_ref))
+    for name, text in fields:
+        if text is not None and not isinstance(text, str):
+            raise InvalidInput(f"{name} 必须是字符串", f"{name} must be a str", field=name)
+        if text is not None:
+            check_text(text, name, MAX_LENGTH.get(name))
+    for item in measures:
+        check_text(str(item), "measures")
+
+
+def _place(value: object, name: str, size: int) -> str | None:
+    """A row's site or grid: stripped; blank is none (the row takes no place); too long refused."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} 必须是字符串", f"{name} must be a str", field=name)
+    check_text(value, name, None)
+    text = value.strip()
+    if len(text) > size:
+        raise InvalidInput(
+            f"{name} 不超过 {size} 个字符", f"{name} must be at most {size} characters", field=name
+        )
+    return text or None
 
 
 def _payload(task: Task, basis: Mapping[str, Any] | None) -> dict[str, Any]:

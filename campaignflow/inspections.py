@@ -24,7 +24,7 @@ and in dossiers; the stored history keeps it, so the hash chain stays whole.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,7 @@ from campaignflow.domain.lifecycle import NEW
 from campaignflow.domain.model import HistoryEntry, Task, TaskState
 from campaignflow.domain.roles import Actor, permission_problem
 from campaignflow.domain.rules import ActionContext, RuleSet
+from campaignflow.domain.text import MAX_LENGTH, check_text
 from campaignflow.errors import (
     BatchRefused,
     InvalidInput,
@@ -93,7 +94,11 @@ class InspectionActions(DecomposeActions):
             raise InvalidInput(
                 "round 必须是 InspectionRound", "round must be an InspectionRound", field="round"
             )
-        items = tuple(findings)
+        if not isinstance(kind, str) or not kind.strip():
+            raise InvalidInput("kind 不能为空", "kind must be a non-blank str", field="kind")
+        check_text(kind, "kind", MAX_LENGTH["kind"])
+        given: object = findings  # typed a Sequence, but a caller may pass anything
+        items = tuple(given) if isinstance(given, Iterable) and not isinstance(given, str) else ()
         if not items or any(not isinstance(f, Finding) for f in items):
             raise InvalidInput(
                 "findings 须为至少一项 Finding", "findings must be at least one Finding", field="findings"
@@ -103,6 +108,16 @@ class InspectionActions(DecomposeActions):
         problem = permission_problem("assign", by, None)
         if problem:
             raise PermissionDenied(*problem, trigger="assign", actor=by.id)
+        if recurrence_days is not None and (
+            not isinstance(recurrence_days, int)
+            or isinstance(recurrence_days, bool)
+            or not 1 <= recurrence_days <= 3660
+        ):
+            raise InvalidInput(
+                "recurrence_days 必须是 1 到 3660 之间的天数",
+                "recurrence_days must be a number of days between 1 and 3660",
+                field="recurrence_days",
+            )
         now = self.clock.now()
         round_id = str(uuid.uuid4())
         with self._tx(connection) as conn:

@@ -23,6 +23,7 @@ from campaignflow.domain.joint import JOINT_TRIGGERS, JointContext, JointWork, V
 from campaignflow.domain.model import Evidence, Inspection, Task
 from campaignflow.domain.roles import Actor
 from campaignflow.domain.serial import evidence_to_json, inspection_to_json
+from campaignflow.domain.text import check_text
 from campaignflow.errors import ConflictError, InvalidInput, NotFound
 from campaignflow.store.jointstore import JointStore
 from campaignflow.store.repository import Repository
@@ -199,8 +200,11 @@ class JointActions:
             )
         if reason is not None and not isinstance(reason, str):
             raise InvalidInput("reason 必须是字符串", "reason must be a str", field="reason")
+        if reason is not None:
+            check_text(reason, "reason")
         if not isinstance(task_id, str):
             raise InvalidInput("task_id 必须是字符串", "task_id must be a str", field="task_id")
+        check_text(task_id, "task_id")
         record = inspection
         with self._tx(connection) as conn:
             task = self._repo.load(conn, task_id)

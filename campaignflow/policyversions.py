@@ -24,6 +24,7 @@ from campaignflow.domain.model import HistoryEntry, Task, TaskState
 from campaignflow.domain.policies import Policy, describe_policy
 from campaignflow.domain.roles import Actor, permission_problem
 from campaignflow.domain.rules import ActionContext, Rule, RuleSet, default_rules
+from campaignflow.domain.text import MAX_LENGTH, check_text
 from campaignflow.errors import ConflictError, InvalidInput, Missing, PermissionDenied, PolicyUnavailable
 from campaignflow.plugins import PluginHost
 from campaignflow.store.jointstore import JointStore
@@ -89,6 +90,7 @@ def _office(by: object, trigger: str) -> Actor:
 def _campaign(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput("campaign 不能为空", "campaign must be a non-blank str", field="campaign")
+    check_text(value, "campaign", MAX_LENGTH["campaign"])
     return value.strip()
 
 
@@ -242,6 +244,7 @@ class PolicyVersions:
         wanted = self.policy_fingerprint if fingerprint is None else fingerprint
         if not isinstance(wanted, str):
             raise InvalidInput("fingerprint 必须是字符串", "fingerprint must be a str", field="fingerprint")
+        check_text(wanted, "fingerprint")
         with self._tx(connection) as conn:
             found = self._stored_policy(conn, wanted)
         if found is None:
@@ -297,6 +300,7 @@ class PolicyVersions:
                 raise InvalidInput(
                     "fingerprint 必须是字符串", "fingerprint must be a str", field="fingerprint"
                 )
+            check_text(fingerprint, "fingerprint")
             recorded = self._stored_policy(conn, fingerprint)
             if recorded is None:
                 raise PolicyUnavailable(

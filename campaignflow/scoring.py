@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from campaignflow.domain.schemes import ScoreScheme, builtin_schemes
 from campaignflow.domain.scoring import Adjustment, Period, Ranked, Score, UnitMetrics, rank
+from campaignflow.domain.text import check_text
 from campaignflow.engine import Engine
 from campaignflow.errors import InvalidInput, PluginError
 from campaignflow.store import database as connecting
@@ -54,6 +55,19 @@ def period_metrics(
     """Each unit's metrics for ``period`` as of the engine's clock, aggregated by the database."""
     if not isinstance(period, Period):
         raise InvalidInput("period 必须是 Period", "period must be a Period", field="period")
+    if campaign is not None:
+        if not isinstance(campaign, str):
+            raise InvalidInput("campaign 必须是字符串", "campaign must be a str", field="campaign")
+        check_text(campaign, "campaign")
+    if units is not None:
+        if isinstance(units, str) or not isinstance(units, Sequence):
+            raise InvalidInput("units 必须是单位编号列表", "units must be a list of unit ids", field="units")
+        for unit in units:
+            if not isinstance(unit, str):
+                raise InvalidInput(
+                    "units 必须是单位编号列表", "units must be a list of unit ids", field="units"
+                )
+            check_text(unit, "units")
     now = engine.clock.now()
     if connection is not None:
         conn = connecting.host_connection(connection)

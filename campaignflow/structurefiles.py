@@ -40,6 +40,7 @@ from campaignflow.domain.structure import (
     Site,
     check_indicator_tree,
 )
+from campaignflow.domain.text import MAX_LENGTH, check_text
 from campaignflow.errors import FileProblem, InvalidInput, StructureFileError
 
 __all__ = ["SHEETS", "StructureFile", "read_structure"]
@@ -235,7 +236,19 @@ def _unit(row: Mapping[str, Any]) -> Unit:
     for label, value in (("id", ident), ("name", name)):
         if not isinstance(value, str) or not value.strip():
             raise InvalidInput(f"单位的 {label} 不能为空", f"a unit's {label} must not be blank", field=label)
-    return Unit(ident, name, _s(row, "leader") or "", _optional(row, "parent"), _s(row, "liaison") or "")
+    unit = Unit(ident, name, _s(row, "leader") or "", _optional(row, "parent"), _s(row, "liaison") or "")
+    for label, value, width in (
+        ("id", unit.id, MAX_LENGTH["unit"]),
+        ("name", unit.name, 200),
+        ("leader", unit.leader, MAX_LENGTH["leader"]),
+        ("liaison", unit.liaison, MAX_LENGTH["liaison"]),
+        ("parent", unit.parent, MAX_LENGTH["parent"]),
+    ):
+        if value is not None and not isinstance(value, str):
+            raise InvalidInput(f"单位的 {label} 必须是文字", f"a unit's {label} must be text", field=label)
+        if value is not None:
+            check_text(value, label, width)
+    return unit
 
 
 def _site(row: Mapping[str, Any]) -> Site:

@@ -19,6 +19,7 @@ import attrs
 
 from campaignflow.domain.model import HistoryEntry, TaskSource
 from campaignflow.domain.roles import Actor, Role
+from campaignflow.domain.text import check_text
 from campaignflow.errors import InvalidInput
 
 __all__ = [
@@ -94,6 +95,8 @@ def _texts(name: str, value: object, *, required: bool) -> tuple[str, ...]:
             f"{name} must hold non-blank strings" + (", at least one" if required else ""),
             field=name,
         )
+    for item in items:
+        check_text(item, name)
     return tuple(str(v).strip() for v in items)
 
 
@@ -133,6 +136,7 @@ def _nonblank(_inst: object, attribute: attrs.Attribute[Any], value: object) -> 
         raise InvalidInput(
             f"{attribute.name} 不能为空", f"{attribute.name} must be a non-blank str", field=attribute.name
         )
+    check_text(value, attribute.name)  # a NUL or a lone surrogate: no database stores it
 
 
 def _optional(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:

@@ -65,6 +65,10 @@ def published(value: Fraction) -> Decimal:
     )
 
 
+_FIRST_DAY, _LAST_END = date(1900, 1, 1), date(9001, 1, 1)  # deadlines lie in 1970–9000; near
+# year 1 or 9999 turning a day into a zoned datetime overflows
+
+
 @attrs.frozen
 class Period:
     """A scoring period (考核周期): the days ``start`` ≤ day < ``end`` in the campaign's timezone.
@@ -80,6 +84,12 @@ class Period:
             value = getattr(self, name)
             if not isinstance(value, date):
                 raise InvalidInput(f"{name} 必须是日期", f"{name} must be a date", field=name)
+        if not (self.start >= _FIRST_DAY and self.end <= _LAST_END):
+            raise InvalidInput(
+                "考核周期须在 1900 年至 9000 年之间",
+                "a period must lie within the years 1900 to 9000",
+                field="period",
+            )
         if not self.start < self.end:
             raise InvalidInput(
                 "考核周期的开始日期必须早于结束日期",
@@ -113,7 +123,7 @@ class Period:
             if re.fullmatch(r"\d{4}", value):
                 year = int(value)
                 return cls(f"{year}年度", date(year, 1, 1), date(year + 1, 1, 1))
-        except ValueError:
+        except (ValueError, OverflowError):  # no such day, or past 9999-12-31 (9999-W52, ..9999-12-31)
             pass
         raise InvalidInput(
             f"无法识别的考核周期 {text!r}：请写 2026-11、2026-W45、2026-Q4、2026 或 2026-11-01..2026-11-30",

@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from campaignflow.domain.text import check_text
 from campaignflow.errors import InvalidInput
 
 __all__ = [
@@ -50,8 +51,17 @@ def _nonblank(size: int) -> Any:
                 f"{attribute.name} must be a non-blank str of at most {size} characters",
                 field=attribute.name,
             )
+        check_text(value, attribute.name)  # a NUL or a lone surrogate: no database stores it
 
     return check
+
+
+def _text(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str):
+        raise InvalidInput(
+            f"{attribute.name} 必须是文字", f"{attribute.name} must be a str", field=attribute.name
+        )
+    check_text(value, attribute.name)
 
 
 def _optional_id(size: int) -> Any:
@@ -174,7 +184,7 @@ class Indicator:
 
     code: str = attrs.field(converter=_strip, validator=_code)
     name: str = attrs.field(converter=_strip, validator=_nonblank(200))
-    standard: str = attrs.field(default="", converter=_strip)
+    standard: str = attrs.field(default="", converter=_strip, validator=_text)
     weight: float = attrs.field(default=0.0, converter=_weight)
     lead_unit: str | None = attrs.field(default=None, converter=_strip, validator=_optional_id(64))
     parent: str | None = attrs.field(default=None, converter=_strip, validator=_optional_code)

@@ -20,6 +20,7 @@ from campaignflow.domain.labels import SOURCE_ZH, STATE_ZH
 from campaignflow.domain.model import Task, TaskSource, Unit
 from campaignflow.domain.roles import Actor
 from campaignflow.domain.structure import Campaign, Indicator, check_indicator_tree
+from campaignflow.domain.text import MAX_LENGTH, check_text
 from campaignflow.engine import Engine
 from campaignflow.errors import (
     BatchRefused,
@@ -403,6 +404,10 @@ def import_ledger(
     if not isinstance(campaign, str) or not campaign.strip():
         raise LedgerError([LedgerProblem(0, "campaign", "须指定创建活动", "a campaign is required")])
     campaign = campaign.strip()
+    try:
+        check_text(campaign, "campaign", MAX_LENGTH["campaign"])
+    except InvalidInput as bad:
+        raise LedgerError([LedgerProblem(0, "campaign", bad.message_zh, bad.message_en)]) from None
     task_sheet, unit_sheet, indicator_sheet = read_file(path)
     name = Path(path).name
     task_headers = {c.key: c.header for c in TASK_COLUMNS}

@@ -14,6 +14,7 @@ from campaignflow import (
     BatchRefused,
     DecompositionRow,
     Engine,
+    InvalidInput,
     Limit,
     PermissionDenied,
     Role,
@@ -258,3 +259,78 @@ def test_assign_many_takes_each_rows_indicator_and_source(city: Engine) -> None:
     assert refused.value.refused[0].codes == ("invalid_input",)  # no indicator
     assert refused.value.refused[0].error is not None
     assert refused.value.refused[0].error.context["field"] == "indicator"
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "a\ud800b"])
+def test_unstorable_campaign_or_indicator_is_refused(city: Engine, text: str) -> None:
+    for campaign, indicator, field in (
+        (text, "B3.2", "campaign"),
+        ("2027创卫", text, "indicator"),
+        ("长" * 129, "B3.2", "campaign"),
+    ):
+        with pytest.raises(InvalidInput) as refused:
+            city.decompose(campaign, indicator, ["sq-ly"], by=OFFICE, measures=["巡查"], due=DUE)
+        assert refused.value.field == field
+    _nothing_written(city)
+
+
+def test_a_rows_site_and_grid_are_checked_like_assigns(city: Engine) -> None:
+    rows = [
+        {"unit": "sq-ly", "site": "x" * 129},
+        {"unit": "sq-\ud800"},  # was a raw UnicodeEncodeError from the unit lookup
+        {"unit": "sq-ly", "grid": "a\ud800"},
+        {"unit": "sq-ly", "site": "a\x00"},
+    ]
+    with pytest.raises(BatchRefused) as refused:
+        city.decompose("2027创卫", "B3.2", rows, by=OFFICE, measures=["巡查"], due=DUE)
+    assert [row.index for row in refused.value.refused] == [0, 1, 2, 3]
+    _nothing_written(city)
+    report = city.decompose(
+        "2027创卫",
+        "B3.2",
+        [{"unit": "sq-ly", "site": "  ", "grid": " G-1 "}],
+        by=OFFICE,
+        measures=["巡查"],
+        due=DUE,
+    )
+    stored = city.get(report.tasks[0].id)
+    assert (stored.site, stored.grid) == (None, "G-1")  # a blank site is no site, as an omitted one
+
+
+def test_a_rows_text_no_database_can_store_refuses_the_row(city: Engine) -> None:
+    rows: list[dict[str, Any]] = [
+        {"unit": "sq-ly", "title": "a\x00"},
+        {"unit": "sq-ly", "standard": "a\ud800"},
+        {"unit": "sq-ly", "leader": "长" * 101},
+        {"unit": "sq-ly", "measures": ["巡查", "a\x00"]},
+        {"unit": "sq-ly", "external_ref": 5},
+        {"unit": "sq-ly", "title": 5},
+    ]
+    with pytest.raises(BatchRefused) as refused:
+        city.decompose("2027创卫", "B3.2", rows, by=OFFICE, measures=["巡查"], due=DUE)
+    assert [row.index for row in refused.value.refused] == [0, 1, 2, 3, 4, 5]
+    _nothing_written(city)
+
+
+@pytest.mark.parametrize("kind", ["a\x00", "a\ud800", "长" * 129, "", 5])
+def test_a_kind_no_database_can_store_is_refused(city: Engine, kind: Any) -> None:
+    from campaignflow.domain.inspections import Finding, InspectionRound
+
+    with pytest.raises(InvalidInput) as refused:
+        city.decompose("2027创卫", "B3.2", ["sq-ly"], by=OFFICE, measures=["巡查"], due=DUE, kind=kind)
+    assert refused.value.field == "kind"
+    held = InspectionRound(campaign="2027创卫", kind="routine", team=["张三"], held_on=DUE)
+    with pytest.raises(InvalidInput) as refused:
+        city.record_round(
+            held, [Finding(indicator="B3.2", description="垃圾", site="S-1")], by=OFFICE, kind=kind
+        )
+    assert refused.value.field == "kind"
+    _nothing_written(city)
+
+
+@pytest.mark.parametrize("rows", [None, 5, "sq-ly", {"unit": "sq-ly"}])
+def test_rows_that_are_not_a_list_of_rows_are_refused(city: Engine, rows: Any) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        city.decompose("2027创卫", "B3.2", rows, by=OFFICE, measures=["巡查"], due=DUE)
+    assert refused.value.field == "rows"
+    _nothing_written(city)

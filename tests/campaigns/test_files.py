@@ -8,7 +8,8 @@ import openpyxl
 import pytest
 
 from campaignflow import Engine, NotFound
-from campaignflow.errors import StructureFileError
+from campaignflow.domain.structure import Indicator
+from campaignflow.errors import InvalidInput, StructureFileError
 
 TOML = """
 [campaign]
@@ -193,3 +194,37 @@ def test_a_campaigns_support_parts_default_must_be_yes_or_no(engine: Engine, tmp
     with pytest.raises(StructureFileError) as caught:
         engine.load_structure(path)
     assert [(p.sheet, p.field) for p in caught.value.problems] == [("创建活动", "require_support_parts")]
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "a\ud800b"])
+def test_a_cell_no_database_can_store_is_a_row_problem_not_a_driver_error(
+    engine: Engine, tmp_path: Path, text: str
+) -> None:
+    escaped = text.encode("unicode_escape").decode("ascii")
+    path = tmp_path / "places.yaml"
+    path.write_text(f'网格:\n  - 编号: "G{escaped}"\n    名称: 一网格\n    责任单位: cgj\n', encoding="utf-8")
+    with pytest.raises(StructureFileError) as refused:
+        engine.load_structure(path)
+    assert [(p.row, p.field) for p in refused.value.problems] == [(1, "id")]
+
+
+def test_an_indicator_standard_must_be_storable_text() -> None:
+    with pytest.raises(InvalidInput):
+        Indicator(code="B1", name="环境", standard=["不是文字"])  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput):
+        Indicator(code="B1", name="环境", standard="a\ud800")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("编号", "u" * 65), ("责任领导", "长" * 101), ("名称", "a\ud800")]
+)
+def test_a_unit_cell_wider_than_its_column_is_a_row_problem(
+    engine: Engine, tmp_path: Path, field: str, value: str
+) -> None:
+    cells = {"编号": "qu-x", "名称": "新区", "责任领导": "区长", field: value}
+    body = "".join(f'    {k}: "{v.encode("unicode_escape").decode("ascii")}"\n' for k, v in cells.items())
+    path = tmp_path / "units.yaml"
+    path.write_text("单位:\n  -\n" + body, encoding="utf-8")
+    with pytest.raises(StructureFileError) as refused:
+        engine.load_structure(path)
+    assert [p.row for p in refused.value.problems] == [1]

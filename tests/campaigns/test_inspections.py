@@ -140,6 +140,23 @@ def test_bad_findings_and_rounds_are_typed_errors() -> None:
         _round(team=[])
 
 
+@pytest.mark.parametrize("text", ["a\x00b", "a\ud800b"])
+def test_text_no_database_can_store_is_refused_in_rounds_and_findings(text: str) -> None:
+    for build, field in (
+        (
+            lambda: InspectionRound(campaign=text, kind="routine", team=["张三"], held_on=date(2026, 11, 10)),
+            "campaign",
+        ),
+        (lambda: _round(team=[text]), "team"),
+        (lambda: Finding(indicator="B3.2", description=text), "description"),
+        (lambda: Finding(indicator="B3.2", description="垃圾", site=text), "site"),
+        (lambda: Finding(indicator="B3.2", description="垃圾", measures=[text]), "measures"),
+    ):
+        with pytest.raises(InvalidInput) as refused:
+            build()
+        assert refused.value.field == field
+
+
 def test_only_the_office_records_a_round(inspected: Engine) -> None:
     from campaignflow import PermissionDenied
 
@@ -147,6 +164,26 @@ def test_only_the_office_records_a_round(inspected: Engine) -> None:
         inspected.record_round(
             _round(), [Finding(indicator="B3.2", description="垃圾")], by=actors()["inspector"]
         )
+
+
+@pytest.mark.parametrize("findings", [None, 5, "垃圾", [None], []])
+def test_findings_that_are_not_a_list_of_findings_are_refused(inspected: Engine, findings: object) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        inspected.record_round(_round(), findings, by=OFFICE)  # type: ignore[arg-type]
+    assert refused.value.field == "findings"
+
+
+@pytest.mark.parametrize("days", [float("nan"), 0, -1, 10**9, True, "30", 2.5])
+def test_a_recurrence_window_that_is_not_a_day_count_is_refused(inspected: Engine, days: object) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        inspected.record_round(
+            _round(),
+            [Finding(indicator="B3.2", description="垃圾", site="S-HPXX")],
+            by=OFFICE,
+            recurrence_days=days,  # type: ignore[arg-type]
+        )
+    assert refused.value.field == "recurrence_days"
+    assert inspected.tasks().items == ()
 
 
 def test_a_covert_team_is_hidden_from_units_but_the_chain_holds(inspected: Engine, tmp_path: Path) -> None:

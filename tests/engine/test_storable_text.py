@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from campaignflow import Actor, Contact, Engine, InvalidInput, Role
+from campaignflow import Actor, Contact, Engine, InvalidInput, Role, Verification
 from campaignflow.testing import actors, assign_sample, snapshot
 
 BAD_TEXT = [("nul", "a\x00b"), ("surrogate", "a\ud800b")]
@@ -66,3 +66,37 @@ def test_attributes_json_cannot_return_exactly_are_refused(engine: Engine, value
 def test_other_attributes_come_back_exactly(engine: Engine, value: Any) -> None:
     task = assign_sample(engine, attributes={"area": value, "备注": [value]})
     assert dict(engine.get(task.id).attributes) == {"area": value, "备注": [value]}
+
+
+@pytest.mark.parametrize(("why", "text"), BAD_TEXT)
+def test_unstorable_text_is_refused_in_a_verdict(engine: Engine, why: str, text: str) -> None:
+    task = assign_sample(engine, verification=Verification.all_of("wsj", "cwb"))
+    before = snapshot(engine, task.id)
+    inspector = Actor("chen", "wsj", Role.INSPECTOR)
+    with pytest.raises(InvalidInput) as refused:
+        engine.record_verdict(task.id, by=inspector, passed=False, reason=text)
+    assert refused.value.context["field"] == "reason"
+    with pytest.raises(InvalidInput) as refused:
+        engine.record_verdict(text, by=inspector, passed=False, reason="仍有垃圾")
+    assert refused.value.context["field"] == "task_id"
+    assert snapshot(engine, task.id) == before
+
+
+@pytest.mark.parametrize(("why", "text"), BAD_TEXT)
+def test_unstorable_text_is_refused_when_pinning_or_migrating(engine: Engine, why: str, text: str) -> None:
+    office = actors()["office"]
+    task = assign_sample(engine)
+    before = snapshot(engine, task.id)
+    for call in (
+        lambda: engine.pin_policy(text, by=office),
+        lambda: engine.migrate_tasks(text, to={}, by=office),
+        lambda: engine.pin_policy("2026创卫", by=office, fingerprint=text),
+        lambda: engine.migrate_tasks("2026创卫", to=text, by=office, dry_run=False),
+        lambda: engine.policy(text),
+    ):
+        with pytest.raises(InvalidInput):
+            call()
+    with pytest.raises(InvalidInput, match="too long"):
+        engine.pin_policy("长" * 129, by=office)
+    assert engine.pinned_policy("2026创卫") is None
+    assert snapshot(engine, task.id) == before

@@ -368,4 +368,13 @@ def test_a_task_naming_an_indicator_outside_the_sheets_tree_is_refused(
             engine, write_ledger(tmp_path / "c.xlsx", indicators=tree), by=OFFICE, campaign="2026创卫"
         )
     assert [(p.row, p.column) for p in caught.value.problems] == [(7, "指标编号")]
+
+
+@pytest.mark.parametrize("campaign", ["2026\ud800创卫", "创\x00卫", "长" * 129])
+def test_a_campaign_no_database_can_store_is_a_ledger_error(
+    engine: Engine, tmp_path: Path, campaign: str
+) -> None:
+    with pytest.raises(LedgerError) as refused:
+        import_ledger(engine, write_ledger(tmp_path / "台账.xlsx"), by=OFFICE, campaign=campaign)
+    assert [p.column for p in refused.value.problems] == ["campaign"]
     assert engine.tasks().items == ()

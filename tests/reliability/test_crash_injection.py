@@ -23,8 +23,8 @@ marked published and none is a dead letter, and every duplicate the receiver got
 idempotency key it has already seen, with the same content: dropping by key loses nothing. The raw
 number of duplicates is reported per kill.
 
-The harness (:func:`crash_loop`) takes any worker: an importer kill test (the ledger import of
-issue 6, "nothing half-imported") is meant to plug in here once that feature lands.
+The importer and the batch decomposition are killed the same way in ``test_import_crash.py``
+(there "nothing half-written" is checked after every single kill, so it runs its own loop).
 """
 
 from __future__ import annotations

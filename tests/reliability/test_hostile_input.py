@@ -404,9 +404,8 @@ def test_hostile_numbers_and_dates(make_engine: Callable[..., Engine], tally: Ta
     assert engine.get(_assign(engine).id).state is TaskState.ASSIGNED  # still usable
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the store is a directory: one is enough
 def test_hostile_evidence_names_in_the_store(tmp_path: Path, backend: str, tally: Tally) -> None:
-    if backend != "sqlite":
-        pytest.skip("the evidence store is a directory: one backend is enough")
     store = LocalEvidenceStore(tmp_path / "evidence")
     secret = tmp_path / "secret.txt"
     secret.write_text("do not read")

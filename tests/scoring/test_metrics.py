@@ -11,7 +11,7 @@ from fractions import Fraction
 import pytest
 import sqlalchemy as sa
 
-from campaignflow import Engine, FixedClock, Period, ProblemGroup, period_metrics
+from campaignflow import Engine, FixedClock, InvalidInput, Period, ProblemGroup, period_metrics
 from campaignflow.domain.model import Task
 from campaignflow.domain.roles import Actor
 from campaignflow.testing import (
@@ -172,3 +172,19 @@ def test_a_task_due_on_the_last_day_of_a_period_is_that_periods(engine: Engine) 
     assert [(m.unit, m.due) for m in period_metrics(engine, DECEMBER)] == [("cgj", 1)]  # 12-01
     week = Period("第45周", date(2026, 11, 2), date(2026, 11, 9))
     assert [m.due for m in period_metrics(engine, week)] == [1]  # 11-03 only
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"campaign": "a\ud800"},
+        {"campaign": "a\x00"},
+        {"campaign": 5},
+        {"units": ["a\ud800"]},
+        {"units": "cgj"},
+    ],
+)
+def test_filters_no_database_can_take_are_refused(engine: Engine, options: dict[str, object]) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        period_metrics(engine, Period.parse("2026-11"), **options)  # type: ignore[arg-type]
+    assert refused.value.field in ("campaign", "units")

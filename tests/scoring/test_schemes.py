@@ -283,7 +283,24 @@ def test_periods_are_named_as_offices_name_them(text: str, label: str, start: da
     assert Period.parse(text) == Period(label, start, end)
 
 
-@pytest.mark.parametrize("text", ["2026-13", "2026-W60", "2026-Q5", "下个月", "", "2026-11-15..2026-11-01"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-13",
+        "2026-W60",
+        "2026-Q5",
+        "下个月",
+        "",
+        "2026-11-15..2026-11-01",
+        "9999-W52",  # its end would be past 9999-12-31: once a raw OverflowError
+        "2026-11-01..9999-12-31",
+        "9999-12",
+        "9999",
+        "0001-01",  # period_metrics overflowed turning its first day into a zoned datetime
+        "1899-12",
+        "9001",
+    ],
+)
 def test_a_period_that_cannot_be_read_is_refused(text: str) -> None:
     with pytest.raises(InvalidInput):
         Period.parse(text)
