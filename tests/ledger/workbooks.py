@@ -111,7 +111,11 @@ def patch_cached(path: Path, cached: dict[str, object], sheet: int = 1) -> None:
         parts = {name: source.read(name) for name in source.namelist()}
     xml = parts[member].decode("utf-8")
     for ref, value in cached.items():
-        xml, count = re.subn(rf'(<c r="{ref}"[^>]*>)<f>(.*?)</f><v\s*/>', rf"\1<f>\2</f><v>{value}</v>", xml)
+        xml, count = re.subn(
+            rf'(<c r="{ref}"[^>]*>)<f>(.*?)</f>(?:<v\s*/>|<v></v>)?(?=</c>)',
+            rf"\1<f>\2</f><v>{value}</v>",
+            xml,
+        )
         assert count == 1, ref
     parts[member] = xml.encode("utf-8")
     temporary = path.with_suffix(".tmp")
