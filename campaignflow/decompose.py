@@ -30,7 +30,7 @@ from campaignflow.domain.lifecycle import NEW
 from campaignflow.domain.model import Task, TaskSource, TaskState, freeze_mapping
 from campaignflow.domain.roles import Actor, permission_problem
 from campaignflow.domain.rules import ActionContext
-from campaignflow.domain.serial import dt_to_json
+from campaignflow.domain.serial import assignment_payload
 from campaignflow.domain.text import MAX_LENGTH, check_text
 from campaignflow.errors import (
     BatchRefused,
@@ -510,7 +510,7 @@ class _Batch:
             site=site,
             grid=grid,
         )
-        payload = _payload(task, basis)
+        payload = assignment_payload(task, basis)
         payload["batch"] = {"id": self.batch, "row": index}
         if responsibility is not None:
             payload["responsibility"] = responsibility.to_json()
@@ -596,27 +596,3 @@ def _place(value: object, name: str, size: int) -> str | None:
             f"{name} 不超过 {size} 个字符", f"{name} must be at most {size} characters", field=name
         )
     return text or None
-
-
-def _payload(task: Task, basis: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The first history row's payload, as ``Engine.assign`` writes it."""
-    payload: dict[str, Any] = {
-        "title": task.title,
-        "standard": task.standard,
-        "measures": list(task.measures),
-        "unit": task.unit,
-        "leader": task.leader,
-        "deadline": dt_to_json(task.deadline),
-        "campaign": task.campaign,
-        "indicator": task.indicator,
-        "kind": task.kind,
-        "attributes": dict(task.attributes),
-        "external_ref": task.external_ref,
-        "policy_fingerprint": task.policy_fingerprint,
-        **({"source": task.source.value} if task.source is not TaskSource.OFFICE else {}),
-        **({"site": task.site} if task.site is not None else {}),
-        **({"grid": task.grid} if task.grid is not None else {}),
-    }
-    if basis is not None:
-        payload["deadline_basis"] = dict(basis)
-    return payload

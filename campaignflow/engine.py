@@ -52,9 +52,9 @@ from campaignflow.domain.model import (
 from campaignflow.domain.roles import PERMISSIONS, Actor, permission_problem
 from campaignflow.domain.rules import ActionContext, Rule, RuleSet, dossier_files
 from campaignflow.domain.serial import (
+    assignment_payload,
     deployment_to_json,
     dt_from_json,
-    dt_to_json,
     evidence_to_json,
     inspection_to_json,
     plan_to_json,
@@ -747,26 +747,14 @@ class Engine(
                 site=site_,
                 grid=grid_,
             )
-            payload: dict[str, Any] = {
-                "title": task.title,
-                "standard": task.standard,
-                "measures": list(task.measures),
-                "unit": task.unit,
-                "leader": task.leader,
-                "deadline": dt_to_json(task.deadline),
-                "campaign": task.campaign,
-                "indicator": task.indicator,
-                "kind": task.kind,
-                "attributes": dict(task.attributes),
-                "external_ref": task.external_ref,
-                "policy_fingerprint": task.policy_fingerprint,
-                **({"recurrence": dict(_recurrence)} if _recurrence else {}),
-                **({"source": source_.value} if source_ is not TaskSource.OFFICE else {}),
-                **({"site": site_} if site_ is not None else {}),
-                **({"grid": grid_} if grid_ is not None else {}),
-                **self._joint_payload(context.joint.work if context.joint else None),
-                **({"deadline_basis": basis} if basis is not None else {}),
-            }
+            payload = assignment_payload(
+                task,
+                basis,
+                {
+                    **({"recurrence": dict(_recurrence)} if _recurrence else {}),
+                    **self._joint_payload(context.joint.work if context.joint else None),
+                },
+            )
             stored, entry = self._step(
                 task,
                 actor=actor,

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from campaignflow.decompose import DecomposeActions, _payload
+from campaignflow.decompose import DecomposeActions
 from campaignflow.delivery import outbox_rows
 from campaignflow.domain.calendar import Limit
 from campaignflow.domain.deadlines import DeadlineRequest
@@ -39,6 +39,7 @@ from campaignflow.domain.lifecycle import NEW
 from campaignflow.domain.model import HistoryEntry, Task, TaskState
 from campaignflow.domain.roles import Actor, permission_problem
 from campaignflow.domain.rules import ActionContext, RuleSet
+from campaignflow.domain.serial import assignment_payload
 from campaignflow.domain.text import MAX_LENGTH, check_text
 from campaignflow.errors import (
     BatchRefused,
@@ -301,7 +302,7 @@ class InspectionActions(DecomposeActions):
             recurrence_of=previous[0] if recurs and previous else None,
             recurrence_count=previous[2] + 1 if recurs and previous else 0,
         )
-        payload = _payload(task, basis)
+        payload = assignment_payload(task, basis)
         payload["finding"] = {
             "round": round_id,
             "position": index,

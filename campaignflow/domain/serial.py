@@ -10,9 +10,19 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from campaignflow.domain.model import Deployment, Evidence, Inspection, Person, Plan, PlanStep
+from campaignflow.domain.model import (
+    Deployment,
+    Evidence,
+    Inspection,
+    Person,
+    Plan,
+    PlanStep,
+    Task,
+    TaskSource,
+)
 
 __all__ = [
+    "assignment_payload",
     "deployment_from_json",
     "deployment_to_json",
     "dt_from_json",
@@ -112,3 +122,36 @@ def inspection_from_json(data: Mapping[str, Any]) -> Inspection:
         evidence=[evidence_from_json(e) for e in data.get("evidence", [])],
         covert=bool(data.get("covert", False)),
     )
+
+
+def assignment_payload(
+    task: Task, basis: Mapping[str, Any] | None, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The payload of a task's first history entry (交办): what was assigned, to whom, by when and
+    under which policy; the source, site and grid when given; ``extra`` (a recurring duty, the joint
+    arrangement …); how the deadline was computed. One form, whichever way the task was made
+    (``assign``, a decomposition, an inspection round, a ledger)."""
+    payload: dict[str, Any] = {
+        "title": task.title,
+        "standard": task.standard,
+        "measures": list(task.measures),
+        "unit": task.unit,
+        "leader": task.leader,
+        "deadline": dt_to_json(task.deadline),
+        "campaign": task.campaign,
+        "indicator": task.indicator,
+        "kind": task.kind,
+        "attributes": dict(task.attributes),
+        "external_ref": task.external_ref,
+        "policy_fingerprint": task.policy_fingerprint,
+    }
+    if task.source is not TaskSource.OFFICE:
+        payload["source"] = task.source.value
+    if task.site is not None:
+        payload["site"] = task.site
+    if task.grid is not None:
+        payload["grid"] = task.grid
+    payload.update(extra or {})
+    if basis is not None:
+        payload["deadline_basis"] = dict(basis)
+    return payload
