@@ -280,10 +280,20 @@ class Dispatcher:
 
     def _handle(self, entry: OutboxEntry, token: str) -> DispatchReport:
         now = self._clock.now()
-        if entry.kind == "expand":
-            outcome, rows = self._expand(entry)
+        rows: list[dict[str, Any]] = []
+        try:
+            event_from_json(entry.payload)
+        except (KeyError, TypeError, ValueError) as error:
+            # A row nobody can read (written by hand, or by a broken migration) is parked at once as
+            # a dead letter, never retried: left pending it would block or slow every dispatch.
+            fault = _fault(error)
+            log.error("outbox row %s: unreadable payload (%s); parked as a dead letter", entry.id, fault)
+            outcome = _Outcome((), 0, f"unreadable payload: {fault}", retryable=False)
         else:
-            outcome, rows = self._deliver(entry, now), []
+            if entry.kind == "expand":
+                outcome, rows = self._expand(entry)
+            else:
+                outcome = self._deliver(entry, now)
         attempts = entry.attempts
         fields: dict[str, Any] = {"published_at": None, "dead_at": None, "next_attempt_at": None}
         counts: dict[str, int] = {"sent": outcome.sent}

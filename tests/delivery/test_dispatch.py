@@ -191,6 +191,26 @@ def test_a_permanent_refusal_parks_at_once(engine: Engine, channel: RecordingCha
     assert "HTTP 404" in (dead.last_error or "")
 
 
+def test_an_unreadable_row_is_parked_and_the_others_still_go(
+    engine: Engine, channel: RecordingChannel, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad, good = assign_sample(engine), assign_sample(engine)
+    row = _entry(engine, bad.id)
+    broken = {k: v for k, v in row.payload.items() if k != "seq"}  # as a hand-written row might be
+    outbox = engine.tables.outbox
+    with engine.begin() as conn:
+        conn.execute(outbox.update().where(outbox.c.id == row.id).values(payload=broken))
+    with caplog.at_level("ERROR", logger="campaignflow.delivery"):
+        report = engine.dispatch()
+    assert (report.dead, report.delivered) == (1, 1)
+    [dead] = engine.dead_letters()
+    assert (dead.id, dead.attempts) == (row.id, 1)  # parked at once, not retried
+    assert "unreadable payload" in (dead.last_error or "")
+    assert f"outbox row {row.id}: unreadable payload" in caplog.text
+    assert all(key.startswith(good.id) for key in channel.keys)
+    assert engine.dispatch().claimed == 0
+
+
 def test_a_unit_without_contacts_is_retried_then_parked_visibly(
     engine: Engine, channel: RecordingChannel, office: Actor
 ) -> None:
