@@ -374,6 +374,7 @@ class _Batch:
                 if isinstance(r, DecompositionRow)
                 and isinstance(r.external_ref, str)
                 and r.external_ref.strip()
+                and _storable(r.external_ref, "external_ref")  # else the row is refused in _add
             }
         )
         t = self.engine._repo.tables.tasks
@@ -581,6 +582,15 @@ def _check_texts(
             check_text(text, name, MAX_LENGTH.get(name))
     for item in measures:
         check_text(str(item), "measures")
+
+
+def _storable(text: str, name: str) -> bool:
+    """Whether a database can store ``text`` as ``name`` (may it go into a query)."""
+    try:
+        check_text(text, name, MAX_LENGTH.get(name))
+    except InvalidInput:
+        return False
+    return True
 
 
 def _place(value: object, name: str, size: int) -> str | None:
