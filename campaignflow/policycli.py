@@ -85,6 +85,10 @@ def _plugins(specs: tuple[str, ...]) -> list[object]:
     return found
 
 
+WOULD_FAIL = 3
+"""``policy migrate --dry-run`` exit status when some open task would fail the target's rules."""
+
+
 @contextmanager
 def _engine(
     url: str, prefix: str, schema: str | None, plugins: list[object], entry_points: bool
@@ -268,3 +272,6 @@ def migrate(  # noqa: PLR0917  click passes every option as an argument
         summary = f"已迁移 {len(report.moved)} 项任务（{failing} 项不符合新规则，已在历史中记录）"
         english = f"moved {len(report.moved)} tasks ({failing} fail the new rules, recorded in their history)"
     out.print(Text(f"{summary} / {english}"))
+    if dry_run and failing:
+        # A script can gate ``--apply`` on the rehearsal: 3 means some task would fail the new rules.
+        raise SystemExit(WOULD_FAIL)

@@ -66,8 +66,11 @@ def test_pin_then_dry_run_then_apply(url: str) -> None:
     finally:
         engine.close()
 
+    code, out, err = _run("policy", "migrate", *_common(url), "--to", f"{SET}=1", "--dry-run")
+    assert code == 0, err  # a rehearsal where nothing would fail
+    assert "0 would fail" in out
     code, out, err = _run("policy", "migrate", *_common(url), "--to", f"{SET}=2", "--dry-run")
-    assert code == 0, err
+    assert code == 3, err  # the rehearsal found a task the new rules would fail
     assert task.id in out
     assert "公厕编号" in out  # newly applying
     assert "toilet_id" in out  # what it would find wrong in the assignment
