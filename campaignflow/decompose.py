@@ -377,12 +377,7 @@ class _Batch:
                 and _storable(r.external_ref, "external_ref")  # else the row is refused in _add
             }
         )
-        t = self.engine._repo.tables.tasks
-        for start in range(0, len(refs), 500):
-            query = sa.select(t.c.external_ref).where(
-                t.c.campaign == self.campaign, t.c.external_ref.in_(refs[start : start + 500])
-            )
-            self.stored_refs.update(row[0] for row in self.conn.execute(query))
+        self.stored_refs.update(self.engine._repo.stored_refs(self.conn, self.campaign, refs))
         return parsed
 
     def _unit(self, unit_id: str) -> Unit | None:

@@ -31,6 +31,8 @@ from campaignflow.store.repository import Repository
 if TYPE_CHECKING:
     import contextlib
 
+    from campaignflow.store.structure import StructureStore
+
 __all__ = ["JointActions", "joint_request"]
 
 _VERDICT_TRIGGERS = frozenset({"record_verdict", "pass_verification", "fail_verification"})
@@ -86,6 +88,9 @@ class JointActions:
 
     if TYPE_CHECKING:
 
+        @property
+        def _structure(self) -> StructureStore: ...
+
         def _act(
             self,
             trigger: str,
@@ -110,11 +115,8 @@ class JointActions:
         call did not say (a registered campaign's default; otherwise parts are required)."""
         if work is None or explicit is not None or not work.support_units:
             return work
-        t = self._repo.tables.campaigns
-        stored = conn.execute(
-            sa.select(t.c.require_support_parts).where(t.c.id == campaign)
-        ).scalar_one_or_none()
-        return work if stored is None else attrs.evolve(work, require_parts=bool(stored))
+        stored = self._structure.require_support_parts(conn, campaign)
+        return work if stored is None else attrs.evolve(work, require_parts=stored)
 
     # --- reading -----------------------------------------------------------------------------------
 

@@ -306,6 +306,17 @@ class Repository:
             return None
         return _task_from_row(row, self.timezone), row["joint_work"], row["campaign_separation"]
 
+    def stored_refs(self, conn: sa.Connection, campaign: str, refs: Sequence[str]) -> set[str]:
+        """Which of ``refs`` already name a task of ``campaign`` (looked up 500 at a time)."""
+        t = self.tables.tasks
+        found: set[str] = set()
+        for start in range(0, len(refs), 500):
+            query = sa.select(t.c.external_ref).where(
+                t.c.campaign == campaign, t.c.external_ref.in_(refs[start : start + 500])
+            )
+            found.update(row[0] for row in conn.execute(query))
+        return found
+
     def load_by_ref(self, conn: sa.Connection, campaign: str, ref: str) -> Task | None:
         row = conn.execute(self._load_by_ref, {"campaign": campaign, "ref": ref}).mappings().first()
         return _task_from_row(row, self.timezone) if row is not None else None

@@ -34,6 +34,7 @@ class StructureStore:
             .where(c.c.id == sa.bindparam("campaign"))
         )
         self._separation = sa.select(c.c.separation).where(c.c.id == sa.bindparam("id"))
+        self._support_parts = sa.select(c.c.require_support_parts).where(c.c.id == sa.bindparam("id"))
         self._site = sa.select(s).where(s.c.id == sa.bindparam("id"))
         self._grid = sa.select(g).where(g.c.id == sa.bindparam("id"))
         self._scopes = (
@@ -132,6 +133,11 @@ class StructureStore:
 
     def separation(self, conn: sa.Connection, campaign_id: str) -> str | None:
         return conn.execute(self._separation, {"id": campaign_id}).scalar()
+
+    def require_support_parts(self, conn: sa.Connection, campaign_id: str) -> bool | None:
+        """The campaign's default for joint work; None for an unregistered campaign (or NULL)."""
+        stored = conn.execute(self._support_parts, {"id": campaign_id}).scalar()
+        return None if stored is None else bool(stored)
 
     # --- places --------------------------------------------------------------------------------
 
