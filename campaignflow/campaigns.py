@@ -32,6 +32,7 @@ from campaignflow.domain.structure import (
     lineage,
     unit_cycle,
 )
+from campaignflow.engineparts import EngineParts
 from campaignflow.errors import (
     FileProblem,
     InvalidInput,
@@ -44,8 +45,6 @@ from campaignflow.store.structure import StructureStore
 from campaignflow.structurefiles import StructureFile, read_structure
 
 if TYPE_CHECKING:
-    import contextlib
-
     import sqlalchemy as sa
 
     from campaignflow.domain.clock import Clock
@@ -66,15 +65,13 @@ _READ: Any = object()
 """The campaign's separation of duties was not passed: read it."""
 
 
-class CampaignActions:
+class CampaignActions(EngineParts):
     """Campaign structure: registration, lookups, scopes and the territorial rule."""
 
     if TYPE_CHECKING:
         tables: Tables
         clock: Clock
         _repo: Repository
-
-        def _tx(self, connection: object | None) -> contextlib.AbstractContextManager[sa.Connection]: ...
 
     @functools.cached_property
     def _structure(self) -> StructureStore:

@@ -10,11 +10,9 @@ the exception on purpose: it records escalations beside the task's history, neve
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
-
-import sqlalchemy as sa
 
 from campaignflow.domain.calendar import WorkCalendar
 from campaignflow.domain.clock import Clock
@@ -23,13 +21,14 @@ from campaignflow.domain.model import Task
 from campaignflow.domain.roles import Actor
 from campaignflow.domain.serial import dt_to_json
 from campaignflow.domain.text import check_text
+from campaignflow.engineparts import EngineParts
 from campaignflow.errors import InvalidInput, NotFound
 from campaignflow.store.escalations import EscalationStore
 from campaignflow.store.repository import Repository
 from campaignflow.sweeping import SweepReport, sweep
 
 if TYPE_CHECKING:
-    import contextlib
+    pass
 
 __all__ = ["ClockActions"]
 
@@ -42,7 +41,7 @@ def _reason(value: object) -> str | None:
     return value
 
 
-class ClockActions:
+class ClockActions(EngineParts):
     """Mixed into :class:`~campaignflow.Engine`; not used on its own."""
 
     clock: Clock
@@ -56,24 +55,7 @@ class ClockActions:
 
     if TYPE_CHECKING:
 
-        def _act(
-            self,
-            trigger: str,
-            task_id: str,
-            by: Actor,
-            connection: object | None,
-            *,
-            context: Mapping[str, Any] | Callable[[sa.Connection], Mapping[str, Any]],
-            change: Callable[[Task, Mapping[str, Any]], Mapping[str, Any]],
-            payload: Mapping[str, Any] | None = None,
-            payload_of: Callable[[Task, Task], Mapping[str, Any]] | None = None,
-            reason: str | None = None,
-            after: Callable[[sa.Connection, Task], None] | None = None,
-        ) -> Task: ...
-
         def deadline_of(self, due: date | datetime) -> datetime: ...
-
-        def _tx(self, connection: object | None) -> contextlib.AbstractContextManager[sa.Connection]: ...
 
         def get(self, task_id: str, *, connection: object | None = None) -> Task: ...
 

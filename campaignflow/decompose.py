@@ -32,6 +32,7 @@ from campaignflow.domain.roles import Actor, permission_problem
 from campaignflow.domain.rules import ActionContext
 from campaignflow.domain.serial import assignment_payload
 from campaignflow.domain.text import MAX_LENGTH, check_text
+from campaignflow.engineparts import EngineParts
 from campaignflow.errors import (
     BatchRefused,
     CampaignflowError,
@@ -44,7 +45,6 @@ from campaignflow.errors import (
 )
 
 if TYPE_CHECKING:
-    import contextlib
     from datetime import tzinfo
 
     from campaignflow.domain.clock import Clock
@@ -127,7 +127,7 @@ Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while the rows of a batch are checked."""
 
 
-class DecomposeActions:
+class DecomposeActions(EngineParts):
     """``decompose``: many assignments of one indicator in one transaction."""
 
     if TYPE_CHECKING:
@@ -141,23 +141,10 @@ class DecomposeActions:
         @property
         def _structure(self) -> StructureStore: ...
 
-        def _tx(self, connection: object | None) -> contextlib.AbstractContextManager[sa.Connection]: ...
         def _new_id(self, now: datetime) -> str: ...
         def _deadline(
             self, due: object, limit: object, now: datetime, request: DeadlineRequest
         ) -> tuple[datetime | None, dict[str, Any] | None]: ...
-        def _step(
-            self,
-            task: Task,
-            *,
-            actor: Actor,
-            trigger: str,
-            from_state: str,
-            to_state: str,
-            reason: str,
-            payload: Mapping[str, Any],
-            now: datetime,
-        ) -> tuple[Task, HistoryEntry]: ...
         def _check_scope(
             self, conn: sa.Connection, trigger: str, actor: Actor, *, campaign: str, unit: str, **context: Any
         ) -> None: ...

@@ -11,7 +11,7 @@ in their own tables (:mod:`campaignflow.store.jointstore`), written in the actio
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -24,13 +24,12 @@ from campaignflow.domain.model import Evidence, Inspection, Task
 from campaignflow.domain.roles import Actor
 from campaignflow.domain.serial import evidence_to_json, inspection_to_json
 from campaignflow.domain.text import check_text
+from campaignflow.engineparts import EngineParts
 from campaignflow.errors import ConflictError, InvalidInput, NotFound
 from campaignflow.store.jointstore import JointStore
 from campaignflow.store.repository import Repository
 
 if TYPE_CHECKING:
-    import contextlib
-
     from campaignflow.store.structure import StructureStore
 
 __all__ = ["JointActions", "joint_request"]
@@ -78,7 +77,7 @@ _READ: Any = object()
 """No joint arrangement was passed: read it."""
 
 
-class JointActions:
+class JointActions(EngineParts):
     """Mixed into :class:`~campaignflow.Engine`; not used on its own."""
 
     clock: Clock
@@ -90,23 +89,6 @@ class JointActions:
 
         @property
         def _structure(self) -> StructureStore: ...
-
-        def _act(
-            self,
-            trigger: str,
-            task_id: str,
-            by: Actor,
-            connection: object | None,
-            *,
-            context: Mapping[str, Any] | Callable[[sa.Connection], Mapping[str, Any]],
-            change: Callable[[Task, Mapping[str, Any]], Mapping[str, Any]],
-            payload: Mapping[str, Any] | None = None,
-            payload_of: Callable[[Task, Task], Mapping[str, Any]] | None = None,
-            reason: str | None = None,
-            after: Callable[[sa.Connection, Task], None] | None = None,
-        ) -> Task: ...
-
-        def _tx(self, connection: object | None) -> contextlib.AbstractContextManager[sa.Connection]: ...
 
     def _campaign_joint(
         self, conn: sa.Connection, campaign: str, work: JointWork | None, explicit: bool | None

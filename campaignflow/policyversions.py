@@ -25,13 +25,14 @@ from campaignflow.domain.policies import Policy, describe_policy
 from campaignflow.domain.roles import Actor, permission_problem
 from campaignflow.domain.rules import ActionContext, Rule, RuleSet, default_rules
 from campaignflow.domain.text import MAX_LENGTH, check_text
+from campaignflow.engineparts import EngineParts
 from campaignflow.errors import ConflictError, InvalidInput, Missing, PermissionDenied, PolicyUnavailable
 from campaignflow.plugins import PluginHost
 from campaignflow.store.jointstore import JointStore
 from campaignflow.store.repository import Repository
 
 if TYPE_CHECKING:
-    import contextlib
+    pass
 
 __all__ = ["MigrationReport", "PolicyVersions", "TaskMigration"]
 
@@ -94,7 +95,7 @@ def _campaign(value: object) -> str:
     return value.strip()
 
 
-class PolicyVersions:
+class PolicyVersions(EngineParts):
     """Mixed into :class:`~campaignflow.Engine`; not used on its own."""
 
     clock: Clock
@@ -108,25 +109,10 @@ class PolicyVersions:
 
     if TYPE_CHECKING:
 
-        def _tx(self, connection: object | None) -> contextlib.AbstractContextManager[sa.Connection]: ...
-
         def _all_triggers(self) -> frozenset[str]: ...
 
         @property
         def sqlalchemy_engine(self) -> sa.Engine: ...
-
-        def _step(
-            self,
-            task: Task,
-            *,
-            actor: Actor,
-            trigger: str,
-            from_state: str,
-            to_state: str,
-            reason: str,
-            payload: Mapping[str, Any],
-            now: datetime,
-        ) -> tuple[Task, HistoryEntry]: ...
 
         def _write_effects(
             self, conn: sa.Connection, task: Task, entry: HistoryEntry, *, previous_unit: str | None

@@ -37,13 +37,10 @@ from dateutil.rrule import rrule, rrulestr
 from campaignflow.domain.calendar import WorkCalendar
 from campaignflow.domain.clock import Clock
 from campaignflow.domain.roles import Actor, Role
+from campaignflow.engineparts import EngineParts
 from campaignflow.errors import CampaignflowError, InvalidInput, RuleViolation
 
 if TYPE_CHECKING:
-    import contextlib
-
-    import sqlalchemy as sa
-
     from campaignflow.domain.model import Task
     from campaignflow.store.repository import Repository
 
@@ -235,7 +232,7 @@ def load_schedules(path: str | Path) -> list[RecurringDuty]:
         ) from None
 
 
-class RecurringActions:
+class RecurringActions(EngineParts):
     """Mixed into :class:`~campaignflow.Engine`; not used on its own."""
 
     clock: Clock
@@ -245,8 +242,6 @@ class RecurringActions:
 
     if TYPE_CHECKING:
         assign: Callable[..., Task]
-
-        def _tx(self, connection: object | None) -> contextlib.AbstractContextManager[sa.Connection]: ...
 
     def _existing_ref(self, campaign: str, ref: str) -> bool:
         with self._tx(None) as conn:
