@@ -80,6 +80,7 @@ from campaignflow.store import audit as auditing
 from campaignflow.store import database as connecting
 from campaignflow.store import schema
 from campaignflow.store.audit import Checkpoint
+from campaignflow.store.direct import Direct
 from campaignflow.store.escalations import EscalationStore
 from campaignflow.store.evidence import EvidenceStore, evidence_status
 from campaignflow.store.jointstore import JointStore
@@ -211,7 +212,7 @@ class Engine(
             raise InvalidInput("clock 必须有 now() 方法", "clock must have a now() method", field="clock")
         self.timezone = self._zone(timezone)
         self.tables = build_tables(table_prefix, schema)
-        self._repo = Repository(self.tables, self.timezone)
+        self._repo = Repository(self.tables, self.timezone, Direct(self._sa.dialect))
         self.lifecycle = lifecycle if lifecycle is not None else default_lifecycle()
         self._check_roles()
         # Plugins (explicit, then the "campaignflow" entry points) are loaded and checked here: a

@@ -1,0 +1,130 @@
+"""Prebuilt statements run on the DB-API cursor of a SQLAlchemy connection (the SQLite hot path).
+
+An action runs four or five statements. Through ``Connection.execute`` each costs about 60–100 µs
+of SQLAlchemy's own Python (the execution context, the cache-key lookup, parameter construction,
+the result set-up, the event dispatch) on top of the 20–40 µs SQLite itself needs: more than the
+engine's own checks. Here a Core statement is compiled once per dialect, its SQL text, its
+positional parameter order and its columns' bind and result processors kept, and each call then
+costs the DB-API ``execute`` and those processors only, inside the same transaction on the same
+connection (DESIGN.md: prebuilt Core statements on the hot path).
+
+It is used only where it changes nothing a host could see: SQLite through pysqlite, a connection
+already in its transaction (autobegin stays SQLAlchemy's), no ``before_cursor_execute`` or
+``after_cursor_execute`` listener (tracing, statement counting), no statement logging (``echo``),
+no ``schema_translate_map``. Anywhere else :meth:`Direct.usable` says no and the caller runs the
+same statement through ``Connection.execute``. The column values written are the same either way:
+the processors are the very ones SQLAlchemy would apply (``tests/store/test_direct.py``), and a
+driver error is raised as the same ``sqlalchemy.exc`` class (``IntegrityError`` …).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+__all__ = ["Direct", "Prepared", "Statement"]
+
+_Processor = Callable[[Any], Any] | None
+Statement = sa.Select[Any] | sa.Insert | sa.Update
+
+
+class Prepared:
+    """One Core statement compiled for one dialect: its SQL, its parameters in positional order
+    with their bind processors, and (for a SELECT) its column keys with their result processors."""
+
+    __slots__ = ("binds", "keys", "results", "sql")
+
+    def __init__(self, statement: Statement, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        if not compiled.positional or compiled.positiontup is None:
+            raise ValueError(f"{dialect.name}: only positional paramstyles are prepared here")
+        self.sql = str(compiled)
+        binds = compiled.binds
+        self.binds: tuple[tuple[str, _Processor], ...] = tuple(
+            (name, binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for name in compiled.positiontup
+        )
+        self.keys: tuple[str, ...] = ()
+        self.results: tuple[_Processor, ...] = ()
+        if isinstance(statement, sa.Select):
+            columns = statement.selected_columns
+            self.keys = tuple(columns.keys())
+            self.results = tuple(
+                column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+            )
+
+    def parameters(self, values: Mapping[str, Any]) -> list[Any]:
+        """The positional parameters for ``values`` (every bind name must be given)."""
+        return [values[name] if process is None else process(values[name]) for name, process in self.binds]
+
+    def row(self, raw: Sequence[Any]) -> dict[str, Any]:
+        """A fetched row as ``{column key: value}``, each value through its result processor."""
+        return {
+            key: value if process is None else process(value)
+            for key, process, value in zip(self.keys, self.results, raw, strict=True)
+        }
+
+
+class Direct:
+    """Runs :class:`Prepared` statements on a connection's DB-API cursor where that is safe."""
+
+    __slots__ = ("_dialect", "_error", "_prepared", "enabled")
+
+    def __init__(self, dialect: Dialect, *, enabled: bool = True) -> None:
+        self._dialect = dialect
+        self.enabled = enabled and dialect.name == "sqlite" and dialect.driver == "pysqlite"
+        self._prepared: dict[Statement, Prepared] = {}
+        self._error: type[Exception] = dialect.loaded_dbapi.Error if self.enabled else Exception
+
+    def usable(self, conn: sa.Connection) -> Any | None:
+        """The DB-API connection to run on, or None where ``conn.execute`` must be used."""
+        if not self.enabled or not conn.in_transaction():
+            return None
+        dispatch = conn.dispatch
+        if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+            return None
+        if conn.engine.logger.isEnabledFor(logging.INFO):
+            return None
+        if "schema_translate_map" in conn.get_execution_options():
+            return None
+        return conn.connection.driver_connection
+
+    def prepared(self, statement: Statement) -> Prepared:
+        """``statement`` compiled once (statements are built once and kept by their owner)."""
+        found = self._prepared.get(statement)
+        if found is None:
+            found = self._prepared[statement] = Prepared(statement, self._dialect)
+        return found
+
+    def execute(self, dbapi: Any, statement: Statement, values: Mapping[str, Any]) -> Any:
+        """Run ``statement`` with ``values`` on ``dbapi`` (from :meth:`usable`); the cursor."""
+        prepared = self.prepared(statement)
+        params = prepared.parameters(values)
+        try:
+            return dbapi.execute(prepared.sql, params)
+        except self._error as error:
+            raise self._wrap(prepared.sql, params, error) from error
+
+    def execute_many(self, dbapi: Any, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
+        prepared = self.prepared(statement)
+        params = [prepared.parameters(row) for row in rows]
+        try:
+            dbapi.executemany(prepared.sql, params)
+        except self._error as error:
+            raise self._wrap(prepared.sql, params, error) from error
+
+    def first(
+        self, dbapi: Any, statement: sa.Select[Any], values: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """The first row of ``statement`` as a dict, or None."""
+        raw = self.execute(dbapi, statement, values).fetchone()
+        return None if raw is None else self.prepared(statement).row(raw)
+
+    def _wrap(self, sql: str, params: Any, error: Exception) -> BaseException:
+        # The class SQLAlchemy would raise (IntegrityError, OperationalError …), so callers that
+        # catch sqlalchemy.exc see no difference.
+        return sa.exc.DBAPIError.instance(sql, params, error, self._error, dialect=self._dialect)
