@@ -75,7 +75,7 @@ class CampaignActions(EngineParts):
 
     @functools.cached_property
     def _structure(self) -> StructureStore:
-        return StructureStore(self.tables)
+        return StructureStore(self.tables, self._direct)
 
     # --- campaigns and their indicator trees ----------------------------------------------------
 

@@ -212,7 +212,8 @@ class Engine(
             raise InvalidInput("clock 必须有 now() 方法", "clock must have a now() method", field="clock")
         self.timezone = self._zone(timezone)
         self.tables = build_tables(table_prefix, schema)
-        self._repo = Repository(self.tables, self.timezone, Direct(self._sa.dialect))
+        self._direct = Direct(self._sa.dialect)
+        self._repo = Repository(self.tables, self.timezone, direct=self._direct)
         self.lifecycle = lifecycle if lifecycle is not None else default_lifecycle()
         self._check_roles()
         # Plugins (explicit, then the "campaignflow" entry points) are loaded and checked here: a
@@ -283,7 +284,7 @@ class Engine(
         self.max_extensions = max_extensions
         self.suspension_pauses_clock = bool(pauses)
         self._escalations = EscalationStore(self.tables, self.timezone)
-        self._joint = JointStore(self.tables.joint, self.timezone)
+        self._joint = JointStore(self.tables.joint, self.timezone, self._direct)
 
     # --- set-up ---------------------------------------------------------------------------------
 

@@ -22,8 +22,11 @@ if TYPE_CHECKING:
 
     from campaignflow.domain.model import HistoryEntry, Task
     from campaignflow.domain.roles import Actor
+    from campaignflow.store.direct import Direct
 
     class EngineParts:
+        _direct: Direct
+
         def _tx(self, connection: object | None) -> contextlib.AbstractContextManager[sa.Connection]: ...
 
         def _act(

@@ -30,6 +30,7 @@ __all__ = ["Direct", "Prepared", "Statement"]
 
 _Processor = Callable[[Any], Any] | None
 Statement = sa.Select[Any] | sa.Insert | sa.Update
+_MAX_INSERT_SHAPES = 64  # INSERT statements kept per engine, one per (table, set of columns)
 
 
 class Prepared:
@@ -70,20 +71,36 @@ class Prepared:
 
 
 class Direct:
-    """Runs :class:`Prepared` statements on a connection's DB-API cursor where that is safe."""
-
-    __slots__ = ("_dialect", "_error", "_prepared", "enabled")
+    """Runs :class:`Prepared` statements on a connection's DB-API cursor where that is safe, and
+    through ``Connection.execute`` everywhere else: callers use :meth:`first`, :meth:`all`,
+    :meth:`write` and :meth:`insert` and get the same values either way."""
 
     def __init__(self, dialect: Dialect, *, enabled: bool = True) -> None:
         self._dialect = dialect
         self.enabled = enabled and dialect.name == "sqlite" and dialect.driver == "pysqlite"
         self._prepared: dict[Statement, Prepared] = {}
+        self._inserts: dict[tuple[sa.Table, tuple[str, ...]], sa.Insert] = {}
+        self._plain: dict[sa.Table, sa.Insert] = {}
         self._error: type[Exception] = dialect.loaded_dbapi.Error if self.enabled else Exception
+        # (connection, its transaction, the DB-API connection or None): checked once a transaction.
+        self._last: tuple[sa.Connection, object, Any] | None = None
 
     def usable(self, conn: sa.Connection) -> Any | None:
-        """The DB-API connection to run on, or None where ``conn.execute`` must be used."""
-        if not self.enabled or not conn.in_transaction():
+        """The DB-API connection to run on, or None where ``conn.execute`` must be used. Decided
+        once per transaction (a listener added mid-transaction is seen from the next one)."""
+        if not self.enabled:
             return None
+        transaction = conn.get_transaction()
+        if transaction is None:
+            return None
+        last = self._last
+        if last is not None and last[0] is conn and last[1] is transaction:
+            return last[2]
+        dbapi = self._check(conn)
+        self._last = (conn, transaction, dbapi)
+        return dbapi
+
+    def _check(self, conn: sa.Connection) -> Any | None:
         dispatch = conn.dispatch
         if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
             return None
@@ -99,6 +116,55 @@ class Direct:
         if found is None:
             found = self._prepared[statement] = Prepared(statement, self._dialect)
         return found
+
+    # --- on a SQLAlchemy connection -----------------------------------------------------------
+
+    def first(self, conn: sa.Connection, statement: sa.Select[Any], values: Mapping[str, Any]) -> Any:
+        """The first row of ``statement`` as a mapping, or None."""
+        dbapi = self.usable(conn)
+        if dbapi is None:
+            return conn.execute(statement, values).mappings().first()
+        raw = self.execute(dbapi, statement, values).fetchone()
+        return None if raw is None else self.prepared(statement).row(raw)
+
+    def all(self, conn: sa.Connection, statement: sa.Select[Any], values: Mapping[str, Any]) -> list[Any]:
+        """Every row of ``statement`` as a mapping."""
+        dbapi = self.usable(conn)
+        if dbapi is None:
+            return list(conn.execute(statement, values).mappings())
+        row = self.prepared(statement).row
+        return [row(raw) for raw in self.execute(dbapi, statement, values).fetchall()]
+
+    def write(self, conn: sa.Connection, statement: sa.Update | sa.Insert, values: Mapping[str, Any]) -> int:
+        """Run a prebuilt UPDATE or INSERT; its rowcount."""
+        dbapi = self.usable(conn)
+        if dbapi is None:
+            return conn.execute(statement, values).rowcount
+        return int(self.execute(dbapi, statement, values).rowcount)
+
+    def insert(self, conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        """INSERT ``rows`` (all with the keys of the first) into ``table``: one row, or executemany."""
+        if not rows:
+            return
+        dbapi = self.usable(conn)
+        if dbapi is None:
+            plain = self._plain.get(table)
+            if plain is None:
+                plain = self._plain[table] = table.insert()
+            conn.execute(plain, rows[0] if len(rows) == 1 else list(rows))
+            return
+        shape = (table, tuple(rows[0]))
+        statement = self._inserts.get(shape)
+        if statement is None:
+            statement = table.insert().values({key: sa.bindparam(key) for key in shape[1]})
+            if len(self._inserts) < _MAX_INSERT_SHAPES:
+                self._inserts[shape] = statement
+        if len(rows) == 1:
+            self.execute(dbapi, statement, rows[0])
+        else:
+            self.execute_many(dbapi, statement, rows)
+
+    # --- on the DB-API connection ----------------------------------------------------------------
 
     def execute(self, dbapi: Any, statement: Statement, values: Mapping[str, Any]) -> Any:
         """Run ``statement`` with ``values`` on ``dbapi`` (from :meth:`usable`); the cursor."""
@@ -116,13 +182,6 @@ class Direct:
             dbapi.executemany(prepared.sql, params)
         except self._error as error:
             raise self._wrap(prepared.sql, params, error) from error
-
-    def first(
-        self, dbapi: Any, statement: sa.Select[Any], values: Mapping[str, Any]
-    ) -> dict[str, Any] | None:
-        """The first row of ``statement`` as a dict, or None."""
-        raw = self.execute(dbapi, statement, values).fetchone()
-        return None if raw is None else self.prepared(statement).row(raw)
 
     def _wrap(self, sql: str, params: Any, error: Exception) -> BaseException:
         # The class SQLAlchemy would raise (IntegrityError, OperationalError …), so callers that

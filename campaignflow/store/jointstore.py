@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from campaignflow.domain.joint import JointWork, Verdict
+from campaignflow.store.direct import Direct
 from campaignflow.store.types import JSONType, UTCDateTime
 
 __all__ = ["JointStore", "JointTables", "build_joint_tables"]
@@ -81,8 +82,10 @@ def build_joint_tables(md: sa.MetaData, p: str) -> JointTables:
 class JointStore:
     """Prebuilt statements over :class:`JointTables`."""
 
-    def __init__(self, tables: JointTables, timezone: tzinfo) -> None:
+    def __init__(self, tables: JointTables, timezone: tzinfo, direct: Direct) -> None:
+        """``direct`` runs the lookups an action makes (store/direct.py)."""
         self.tables = tables
+        self.direct = direct
         self.timezone = timezone
         j, v = tables.joint_tasks, tables.verdicts
         self._work = sa.select(j.c.work).where(j.c.task_id == sa.bindparam("task_id"))
@@ -179,7 +182,7 @@ class JointStore:
         return {row.fingerprint: dict(row.description) for row in rows}
 
     def pinned(self, conn: sa.Connection, campaign: str) -> Mapping[str, Any] | None:
-        row = conn.execute(self._pinned, {"campaign": campaign}).mappings().first()
+        row = self.direct.first(conn, self._pinned, {"campaign": campaign})
         return dict(row) if row is not None else None
 
     def pin(self, conn: sa.Connection, campaign: str, fingerprint: str, by: str, now: datetime) -> None:

@@ -252,7 +252,7 @@ def _history_from_row(row: sa.RowMapping, tz: tzinfo) -> HistoryEntry:
 class Repository:
     """Reads and writes campaignflow's tables on a connection the caller manages."""
 
-    def __init__(self, tables: Tables, timezone: tzinfo = UTC, direct: Direct | None = None) -> None:
+    def __init__(self, tables: Tables, timezone: tzinfo = UTC, *, direct: Direct) -> None:
         """``timezone``: the zone times are returned in (they are stored in UTC). ``direct``: runs
         the per-action statements on the DB-API cursor where that is safe (store/direct.py)."""
         self.tables = tables
@@ -277,9 +277,6 @@ class Repository:
         self._step_shapes: dict[tuple[tuple[str, ...], int, tuple[str, ...]], sa.Select[Any]] = {}
         self._insert_history = h.insert()
         self._insert_outbox = o.insert()
-        self._inserts = {table.name: table.insert() for table in (t, h, o)}
-        # The same inserts with their columns fixed, for the DB-API path (store/direct.py).
-        self._insert_shapes: dict[tuple[str, tuple[str, ...]], sa.Insert] = {}
         self._load_history = sa.select(h).where(h.c.task_id == sa.bindparam("id")).order_by(h.c.seq)
         self._load_unit = sa.select(u).where(u.c.id == sa.bindparam("id"))
         self._insert_unit = u.insert()
@@ -298,53 +295,16 @@ class Repository:
             sa.select(o).where(o.c.published_at.is_(None)).order_by(o.c.id).limit(sa.bindparam("limit"))
         )
 
-    # --- running a prebuilt statement ----------------------------------------------------------
-
-    def _first(self, conn: sa.Connection, statement: sa.Select[Any], values: Mapping[str, Any]) -> Any:
-        """The first row of ``statement`` as a mapping, or None: on the DB-API cursor where
-        :class:`Direct` allows, else through ``conn.execute``."""
-        dbapi = self.direct.usable(conn) if self.direct is not None else None
-        if dbapi is not None:
-            assert self.direct is not None
-            return self.direct.first(dbapi, statement, values)
-        return conn.execute(statement, values).mappings().first()
-
-    def _write(self, conn: sa.Connection, statement: sa.Update, values: Mapping[str, Any]) -> int:
-        """Run a prebuilt INSERT or UPDATE; its rowcount."""
-        dbapi = self.direct.usable(conn) if self.direct is not None else None
-        if dbapi is not None:
-            assert self.direct is not None
-            return int(self.direct.execute(dbapi, statement, values).rowcount)
-        return conn.execute(statement, values).rowcount
-
-    def _insert(self, conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
-        """INSERT ``rows`` (all with the same keys) into ``table``, one row or executemany."""
-        dbapi = self.direct.usable(conn) if self.direct is not None else None
-        if dbapi is None:
-            conn.execute(self._inserts[table.name], rows[0] if len(rows) == 1 else list(rows))
-            return
-        assert self.direct is not None
-        keys = tuple(rows[0])
-        statement = self._insert_shapes.get((table.name, keys))
-        if statement is None:
-            statement = table.insert().values({key: sa.bindparam(key) for key in keys})
-            if len(self._insert_shapes) < _MAX_UPDATE_SHAPES:
-                self._insert_shapes[(table.name, keys)] = statement
-        if len(rows) == 1:
-            self.direct.execute(dbapi, statement, rows[0])
-        else:
-            self.direct.execute_many(dbapi, statement, rows)
-
     # --- tasks -------------------------------------------------------------------------------
 
     def load(self, conn: sa.Connection, task_id: str) -> Task | None:
-        row = self._first(conn, self._load_task, {"id": task_id})
+        row = self.direct.first(conn, self._load_task, {"id": task_id})
         return _task_from_row(row, self.timezone) if row is not None else None
 
     def load_for_action(self, conn: sa.Connection, task_id: str) -> tuple[Task, Any, str | None] | None:
         """The task, its stored joint arrangement (JSON, None if not joint) and its campaign's
         separation of duties (None for an unregistered campaign), in one statement."""
-        row = self._first(conn, self._load_for_action, {"id": task_id})
+        row = self.direct.first(conn, self._load_for_action, {"id": task_id})
         if row is None:
             return None
         return _task_from_row(row, self.timezone), row["joint_work"], row["campaign_separation"]
@@ -365,7 +325,7 @@ class Repository:
         return _task_from_row(row, self.timezone) if row is not None else None
 
     def insert(self, conn: sa.Connection, task: Task) -> None:
-        self._insert(conn, self.tables.tasks, (task_to_row(task),))
+        self.direct.insert(conn, self.tables.tasks, (task_to_row(task),))
 
     def _update_statement(self, names: tuple[str, ...]) -> sa.Update:
         t = self.tables.tasks
@@ -395,7 +355,7 @@ class Repository:
             statement = self._update_statement(names)
             if len(self._update_shapes) < _MAX_UPDATE_SHAPES:
                 self._update_shapes[names] = statement
-        return self._write(conn, statement, _update_params(task, names, expected_version)) == 1
+        return self.direct.write(conn, statement, _update_params(task, names, expected_version)) == 1
 
     def write_step(
         self,
@@ -485,7 +445,7 @@ class Repository:
     # --- history and outbox --------------------------------------------------------------------
 
     def append_history(self, conn: sa.Connection, entry: HistoryEntry) -> None:
-        self._insert(conn, self.tables.history, (_history_params(entry),))
+        self.direct.insert(conn, self.tables.history, (_history_params(entry),))
 
     def insert_batch(
         self,
@@ -511,7 +471,7 @@ class Repository:
 
     def add_outbox(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:  # most actions notify one unit: then a plain execute, not executemany
-            self._insert(conn, self.tables.outbox, rows)
+            self.direct.insert(conn, self.tables.outbox, rows)
 
     def outbox_of(self, conn: sa.Connection, task_id: str) -> list[dict[str, Any]]:
         o = self.tables.outbox
@@ -524,7 +484,7 @@ class Repository:
     # --- units ----------------------------------------------------------------------------------
 
     def unit(self, conn: sa.Connection, unit_id: str) -> Unit | None:
-        row = self._first(conn, self._load_unit, {"id": unit_id})
+        row = self.direct.first(conn, self._load_unit, {"id": unit_id})
         if row is None:
             return None
         return Unit(row["id"], row["name"], row["leader"], row["parent"], row["liaison"])

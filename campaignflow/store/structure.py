@@ -9,6 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from campaignflow.domain.structure import Campaign, Grid, Indicator, OfficeScope, Site
+from campaignflow.store.direct import Direct
 from campaignflow.store.tables import Tables
 
 __all__ = ["MAX_DEPTH", "StructureStore"]
@@ -19,8 +20,10 @@ MAX_DEPTH = 32  # a deeper unit hierarchy is a data error (the four-level networ
 class StructureStore:
     """The structure tables on a connection the caller manages (statements built once)."""
 
-    def __init__(self, tables: Tables) -> None:
+    def __init__(self, tables: Tables, direct: Direct) -> None:
+        """``direct`` runs the lookups an action makes (store/direct.py)."""
         self.tables = tables
+        self.direct = direct
         c, i, g, s, o = tables.campaigns, tables.indicators, tables.grids, tables.sites, tables.office_scopes
         self._campaign = sa.select(c).where(c.c.id == sa.bindparam("id"))
         self._indicator = sa.select(i).where(
@@ -128,8 +131,8 @@ class StructureStore:
 
     def indicator_known(self, conn: sa.Connection, campaign_id: str, code: str) -> bool | None:
         """None: the campaign is not registered (no indicator rule); else whether ``code`` is in its tree."""
-        row = conn.execute(self._known, {"campaign": campaign_id, "code": code}).first()
-        return None if row is None else row[1] is not None
+        row = self.direct.first(conn, self._known, {"campaign": campaign_id, "code": code})
+        return None if row is None else row["code"] is not None
 
     def separation(self, conn: sa.Connection, campaign_id: str) -> str | None:
         return conn.execute(self._separation, {"id": campaign_id}).scalar()
@@ -181,7 +184,7 @@ class StructureStore:
     def scopes(self, conn: sa.Connection, office: str) -> list[OfficeScope]:
         return [
             OfficeScope(office=r["office"], campaign=r["campaign"], root=r["root"])
-            for r in conn.execute(self._scopes, {"office": office}).mappings()
+            for r in self.direct.all(conn, self._scopes, {"office": office})
         ]
 
     def lineage(self, conn: sa.Connection, unit: str) -> list[str]:

@@ -148,10 +148,12 @@ def test_usable_only_where_nothing_differs(sqlite: Engine, caplog: pytest.LogCap
     db = sqlite.sqlalchemy_engine
     with db.begin() as conn:
         assert isinstance(direct.usable(conn), sqlite3.Connection)
-        translated = conn.execution_options(schema_translate_map={None: None})
-        assert direct.usable(translated) is None
     with db.connect() as conn:  # no transaction yet: SQLAlchemy's autobegin must run
         assert direct.usable(conn) is None
+    with db.connect() as conn:
+        conn.execution_options(schema_translate_map={None: None})
+        with conn.begin():
+            assert direct.usable(conn) is None
     with caplog.at_level(logging.INFO, logger="sqlalchemy.engine"), db.begin() as conn:
         assert direct.usable(conn) is None  # statement logging sees everything
 
@@ -170,3 +172,24 @@ def test_other_backends_use_sqlalchemy() -> None:
     pg = sa.create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert not Direct(pg.dialect).enabled
     assert Direct(sa.create_engine("sqlite://").dialect, enabled=False).enabled is False
+
+
+def test_a_lock_wait_that_times_out_raises_sqlalchemys_error(tmp_path: Path) -> None:
+    # BEGIN IMMEDIATE goes to the driver too: a busy database still raises OperationalError
+    # from sqlalchemy.exc, and nothing is written.
+    path = tmp_path / "busy.db"
+    engine = sqlite_engine(path)
+    sa.event.listen(
+        engine.sqlalchemy_engine, "connect", lambda dbapi, _record: dbapi.execute("PRAGMA busy_timeout = 50")
+    )
+    engine.sqlalchemy_engine.dispose()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(sa.exc.OperationalError, match="locked"):
+            assign_sample(engine)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert engine.tasks().items == ()
+    engine.close()
