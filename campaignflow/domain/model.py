@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -35,6 +35,8 @@ __all__ = [
     "TaskState",
     "Unit",
     "freeze_mapping",
+    "frozen_stored",
+    "stored",
 ]
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -143,6 +145,36 @@ def freeze_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
         ) from None
     check_json(dict(value), "attributes")
     return MappingProxyType(dict(value))
+
+
+def frozen_stored(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """:func:`freeze_mapping` for a mapping read back from the database: already checked when it
+    was written, so only copied and frozen."""
+    return MappingProxyType(dict(value)) if value else _EMPTY
+
+
+_T = TypeVar("_T")
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def stored(cls: type[_T], **values: Any) -> _T:
+    """An instance of the attrs class ``cls`` from values read back from the database.
+
+    They were validated and converted when they were written, so they are set as given, without
+    running the validators and converters again. Every field must be given, already in its
+    converted form (tuples, frozen mappings); a missing or unknown name raises TypeError."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(a.name for a in attrs.fields(cls))  # type: ignore[arg-type]
+    if len(values) != len(names):
+        raise TypeError(f"{cls.__name__}: stored() needs exactly the fields {names}, got {tuple(values)}")
+    instance = object.__new__(cls)
+    try:
+        for name in names:
+            object.__setattr__(instance, name, values[name])
+    except KeyError as missing:
+        raise TypeError(f"{cls.__name__}: stored() is missing {missing}") from None
+    return instance
 
 
 def _str_tuple(value: object) -> tuple[str, ...]:

@@ -16,13 +16,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from campaignflow.domain.model import HistoryEntry, Task, TaskSource, TaskState, Unit
 from campaignflow.domain.serial import (
-    deployment_from_json,
+    deployment_from_stored,
     deployment_to_json,
-    evidence_from_json,
+    evidence_from_stored,
     evidence_to_json,
-    inspection_from_json,
+    inspection_from_stored,
     inspection_to_json,
-    plan_from_json,
+    plan_from_stored,
     plan_to_json,
 )
 from campaignflow.store.direct import Direct
@@ -209,11 +209,11 @@ def _task_from_row(row: Mapping[Any, Any], tz: tzinfo) -> Task:
         external_ref=row["external_ref"],
         attributes=row["attributes"],
         policy_fingerprint=row["policy_fingerprint"],
-        plan=plan_from_json(row["plan"]) if row["plan"] else None,
-        deployment=deployment_from_json(row["deployment"]) if row["deployment"] else None,
-        evidence=tuple(evidence_from_json(e) for e in row["evidence"]),
+        plan=plan_from_stored(row["plan"]) if row["plan"] else None,
+        deployment=deployment_from_stored(row["deployment"]) if row["deployment"] else None,
+        evidence=tuple(evidence_from_stored(e) for e in row["evidence"]),
         self_check_report=row["self_check_report"],
-        inspection=inspection_from_json(row["inspection"]) if row["inspection"] else None,
+        inspection=inspection_from_stored(row["inspection"]) if row["inspection"] else None,
         history_head=row["history_head"],
         created_at=row["created_at"].astimezone(tz),
         updated_at=row["updated_at"].astimezone(tz),
