@@ -17,6 +17,9 @@ PostgreSQL (``--pg``, default the local ``test`` database, in a throwaway schema
 - **floor batched**: the same, seven actions (one lifecycle) per transaction.
 - **raw**: the same four statements through the driver alone (``sqlite3`` / ``psycopg``), the lower
   bound no Python library on top of the driver can beat.
+- **floor prepared** (SQLite): the floor's statements compiled once and run on the DB-API cursor,
+  as the engine runs its own on SQLite (``campaignflow/store/direct.py``). The engine beats the
+  Core floor by doing this; ``engine / floor prepared`` is what its own Python costs.
 - **engine**: full lifecycles (assign → start → self-check → fail → self-check → pass → archive)
   through the public API, one transaction per action; **engine batched**: one lifecycle per
   ``engine.begin()`` transaction with ``connection=``.
@@ -30,7 +33,7 @@ most any engine that persists each step this way could reach.
 
 The scale figures (sweep at 10⁴ vs 10⁶ stored tasks, 1 vs 4 processes on PostgreSQL, RSS growth over
 many actions: 10⁶ with ``--full``) come from ``benchmarks/scale.py``; ``--no-scale`` skips them.
-Ledger import is not measured: there is no importer (nor a bulk assignment API) yet.
+Ledger import is measured by ``benchmarks/bench_import.py``.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from campaignflow import Engine, FixedClock
+from campaignflow.store.direct import Direct
 from campaignflow.testing import (
     DEMO_NOW,
     actors,
@@ -74,6 +78,8 @@ RATIOS: dict[str, tuple[str, str, float | None]] = {
     "engine / floor": ("engine", "floor", None),  # target per backend, below
     "engine batched / floor batched": ("engine_batched", "floor_batched", 0.6),
     "floor / raw driver": ("floor", "raw", None),
+    "engine / floor prepared (DB-API)": ("engine", "floor_prepared", None),
+    "floor prepared / raw driver": ("floor_prepared", "raw", None),
     "engine lifecycles / SpiffWorkflow": ("engine_lifecycles", "spiff_lifecycles", 5.0),
     "floor lifecycles / SpiffWorkflow": ("floor_lifecycles", "spiff_lifecycles", None),  # ceiling
     "raw lifecycles / SpiffWorkflow": ("raw_lifecycles", "spiff_lifecycles", None),
@@ -217,9 +223,13 @@ def _fresh_tasks(b: Backend, tasks: int) -> list[str]:
     return [assign_sample(b.engine).id for _ in range(tasks)]
 
 
-def floor_actions(engine: Engine, ids: list[str], *, batched: bool) -> int:
+def floor_actions(engine: Engine, ids: list[str], *, batched: bool, prepared: bool = False) -> int:
     """Seven floor actions on each task of ``ids``: prebuilt Core statements on the engine's own
-    tables and connection settings; one transaction per action, or per task when ``batched``."""
+    tables and connection settings; one transaction per action, or per task when ``batched``.
+
+    ``prepared``: the same statements run the way the engine runs its own on SQLite, compiled once
+    and sent to the DB-API cursor (``campaignflow.store.direct``): the floor for the engine's own
+    Python, with SQLAlchemy's per-statement cost taken out of both sides."""
     tables = engine.tables
     t, h, o = tables.tasks, tables.history, tables.outbox
     read = sa.select(t).where(t.c.id == sa.bindparam("id"))
@@ -236,14 +246,25 @@ def floor_actions(engine: Engine, ids: list[str], *, batched: bool) -> int:
     hist, out = h.insert(), o.insert()
     now = engine.clock.now()
     db = engine.sqlalchemy_engine
+    direct = Direct(db.dialect)
 
     def action(conn: sa.Connection, tid: str, step: int) -> None:
-        row = conn.execute(read, {"id": tid}).one()
-        version = row.version
+        if prepared:
+            row = direct.first(conn, read, {"id": tid})
+            version, head = row["version"], row["history_head"]
+        else:
+            row = conn.execute(read, {"id": tid}).one()
+            version, head = row.version, row.history_head
         params = {"b_id": tid, "b_version": version, "state": "rectifying", "version": version + 1}
-        conn.execute(update, {**params, "head": "1" * 64, "at": now})
-        conn.execute(
-            hist,
+        if prepared:
+            direct.write(conn, update, {**params, "head": "1" * 64, "at": now})
+        else:
+            conn.execute(update, {**params, "head": "1" * 64, "at": now})
+        insert: Callable[[Any, dict[str, Any]], Any] = (
+            (lambda table, row: direct.insert(conn, table, (row,))) if prepared else conn.execute
+        )
+        insert(
+            hist if not prepared else h,
             {
                 "task_id": tid,
                 "seq": version + 1,
@@ -256,12 +277,12 @@ def floor_actions(engine: Engine, ids: list[str], *, batched: bool) -> int:
                 "to_state": "rectifying",
                 "reason": "",
                 "payload": {},
-                "prev_hash": row.history_head,
+                "prev_hash": head,
                 "hash": "1" * 64,
             },
         )
-        conn.execute(
-            out,
+        insert(
+            out if not prepared else o,
             {
                 "task_id": tid,
                 "event": "start",
@@ -284,10 +305,10 @@ def floor_actions(engine: Engine, ids: list[str], *, batched: bool) -> int:
     return len(ids) * ACTIONS_PER_TASK
 
 
-def floor_rate(b: Backend, tasks: int, *, batched: bool) -> float:
+def floor_rate(b: Backend, tasks: int, *, batched: bool, prepared: bool = False) -> float:
     """The floor's actions/s on freshly assigned tasks (assigned before the clock starts)."""
     ids = _fresh_tasks(b, tasks)
-    return _timed(lambda: floor_actions(b.engine, ids, batched=batched))
+    return _timed(lambda: floor_actions(b.engine, ids, batched=batched, prepared=prepared))
 
 
 def raw_rate(b: Backend, tasks: int) -> float:
@@ -499,6 +520,8 @@ def repetition(b: Backend, tasks: int, peers: bool) -> dict[str, float]:
     rates["floor"] = floor_rate(b, tasks, batched=False)
     rates["engine"] = engine_rate(b, tasks, batched=False)
     rates["raw"] = raw_rate(b, tasks)
+    if b.name == "sqlite":  # where the engine runs its statements on the DB-API cursor
+        rates["floor_prepared"] = floor_rate(b, tasks, batched=False, prepared=True)
     rates["floor_batched"] = floor_rate(b, tasks, batched=True)
     rates["engine_batched"] = engine_rate(b, tasks, batched=True)
     rates["engine_lifecycles"] = rates["engine"] / ACTIONS_PER_TASK
