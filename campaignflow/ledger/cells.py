@@ -21,6 +21,9 @@ _FORMULA_START = ("=", "+", "@")
 _FORMULA_COLUMNS = frozenset({"serial", "due"})  # =ROW()-3, =DATE(…): their cached values are read
 
 
+_NONE: frozenset[str] = frozenset()
+
+
 @attrs.frozen
 class _Row:
     number: int
@@ -71,50 +74,74 @@ def _rows(
                 f"merged cells {where} inside the data rows: unmerge them and fill every row",
             )
     found: list[_Row] = []
+    # The rows with a merged, formula or uncached cell: no other row has a cell to report here.
+    flagged = {r for r, _c in in_merges} | {r for r, _c in sheet.formulas} | {r for r, _c in sheet.uncached}
+    items = tuple(positions.items())
     for index in range(header_index + 1, len(sheet.rows)):
         row = sheet.rows[index]
         number = index + 1
-        values = {key: row[position] if position < len(row) else None for key, position in positions.items()}
-        covered = {key for key, position in positions.items() if (number, position + 1) in in_merges}
-        for key, position in positions.items():
-            cell = (number, position + 1)
-            if cell in sheet.formulas and key not in _FORMULA_COLUMNS:
-                covered.add(key)
-                problems.add(
-                    number,
-                    key,
-                    "此列只能填写文字，不能是公式（如 =HYPERLINK，可能是公式注入）",
-                    "this column takes text, not a formula (=HYPERLINK and the like: formula injection)",
-                )
-            elif cell in sheet.uncached:
-                covered.add(key)
-                problems.add(
-                    number,
-                    key,
-                    "公式单元格没有计算结果，请在 Excel 中打开并保存后再导入",
-                    "a formula cell has no cached value: open and save the file in Excel first",
-                )
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
+        width = len(row)
+        values = {key: row[position] if position < width else None for key, position in items}
+        covered = _covered(sheet, number, items, in_merges, problems) if number in flagged else None
+        if _blank(row):
             continue
-        found.append(_Row(number, values, frozenset(covered)))
+        found.append(_Row(number, values, frozenset(covered) if covered else _NONE))
     return found
+
+
+def _covered(
+    sheet: RawSheet,
+    number: int,
+    items: tuple[tuple[str, int], ...],
+    in_merges: set[tuple[int, int]],
+    problems: _Problems,
+) -> set[str]:
+    """The cells of row ``number`` already reported (merged, formulas), their problems added."""
+    covered = {key for key, position in items if (number, position + 1) in in_merges}
+    for key, position in items:
+        cell = (number, position + 1)
+        if cell in sheet.formulas and key not in _FORMULA_COLUMNS:
+            covered.add(key)
+            problems.add(
+                number,
+                key,
+                "此列只能填写文字，不能是公式（如 =HYPERLINK，可能是公式注入）",
+                "this column takes text, not a formula (=HYPERLINK and the like: formula injection)",
+            )
+        elif cell in sheet.uncached:
+            covered.add(key)
+            problems.add(
+                number,
+                key,
+                "公式单元格没有计算结果，请在 Excel 中打开并保存后再导入",
+                "a formula cell has no cached value: open and save the file in Excel first",
+            )
+    return covered
+
+
+def _blank(row: Sequence[object]) -> bool:
+    """Whether every cell of ``row`` is empty or only white space."""
+    return all(v is None or (isinstance(v, str) and not v.strip()) for v in row)
 
 
 def _text(row: _Row, key: str, problems: _Problems, *, required: bool = False) -> str | None:
     value = row.values.get(key)
-    if isinstance(value, bool):
-        value = str(value)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, (datetime, date)):
-        problems.add(row.number, key, "此处应为文字，不是日期", "text expected here, not a date")
-        return None
-    text = None if value is None else str(value).strip()
+    if type(value) is str:  # the usual cell: the checks below, nothing to convert
+        text = value.strip()
+    else:
+        if isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, (datetime, date)):
+            problems.add(row.number, key, "此处应为文字，不是日期", "text expected here, not a date")
+            return None
+        text = "" if value is None else str(value).strip()
     if not text:
         if required and key in row.values and key not in row.covered:  # reported once, elsewhere
             problems.add(row.number, key, "不能为空", "must not be blank")
         return None
-    if text.startswith("'") and text[1:2] in ("=", "+", "-", "@"):
+    if text[0] == "'" and text[1:2] in ("=", "+", "-", "@"):
         text = text[1:]  # a CSV export's guard against formula injection
     if _CONTROL.search(text):
         problems.add(row.number, key, "含有不可见的控制字符", "contains invisible control characters")

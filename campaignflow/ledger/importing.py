@@ -15,7 +15,7 @@ import attrs
 import sqlalchemy as sa
 from openpyxl.utils.datetime import from_excel
 
-from campaignflow.decompose import DecompositionRow
+from campaignflow.decompose import DecompositionRow, collector_paused
 from campaignflow.domain.labels import SOURCE_ZH, STATE_ZH
 from campaignflow.domain.model import Task, TaskSource, Unit
 from campaignflow.domain.roles import Actor
@@ -31,7 +31,7 @@ from campaignflow.errors import (
     NotFound,
     RuleViolation,
 )
-from campaignflow.ledger.cells import _Problems, _Row, _rows, _text
+from campaignflow.ledger.cells import _blank, _Problems, _Row, _rows, _text
 from campaignflow.ledger.layout import (
     INDICATOR_COLUMNS,
     INDICATOR_REQUIRED,
@@ -132,14 +132,15 @@ def _serial(row: _Row, problems: _Problems) -> None:
     problems.add(row.number, "serial", f"序号应为正整数，而不是“{str(value)[:20]}”", "must be a whole number")
 
 
+_SOURCES = {label: TaskSource(value) for value, label in SOURCE_ZH.items()}
+_SOURCES |= {source.value: source for source in TaskSource if source.value not in _SOURCES}
+
+
 def _source(text: str | None, row: _Row, problems: _Problems) -> TaskSource:
     if text is None:
         return TaskSource.LEDGER
-    by_label = {label: TaskSource(value) for value, label in SOURCE_ZH.items()}
-    if text in by_label:
-        return by_label[text]
-    if text in TaskSource._value2member_map_:
-        return TaskSource(text)
+    if text in _SOURCES:  # 督查发现 … or inspection …
+        return _SOURCES[text]
     problems.add(
         row.number,
         "source",
@@ -147,22 +148,6 @@ def _source(text: str | None, row: _Row, problems: _Problems) -> TaskSource:
         f"unknown task source {text!r}",
     )
     return TaskSource.LEDGER
-
-
-@attrs.frozen
-class _Assignment:
-    row: int
-    ref: str | None
-    indicator: str
-    title: str
-    standard: str
-    measures: tuple[str, ...]
-    unit: str
-    leader: str | None
-    due: date
-    source: TaskSource
-    site: str | None
-    grid: str | None
 
 
 def _unit_lookup(units: Sequence[Unit]) -> dict[str, list[str]]:
@@ -174,9 +159,12 @@ def _unit_lookup(units: Sequence[Unit]) -> dict[str, list[str]]:
     return found
 
 
-def _tasks(rows: list[_Row], units: Sequence[Unit], problems: _Problems) -> list[_Assignment]:
-    lookup = _unit_lookup(units)
-    found: list[_Assignment] = []
+def _tasks(
+    rows: list[_Row], units: Sequence[Unit], problems: _Problems
+) -> list[tuple[int, DecompositionRow]]:
+    """(row number, the row as ``assign_many`` takes it) of every row without a problem."""
+    lookup = {text: sorted(set(ids)) for text, ids in _unit_lookup(units).items()}
+    found: list[tuple[int, DecompositionRow]] = []
     refs: dict[str, int] = {}
     contents: dict[tuple[object, ...], int] = {}
     for row in rows:
@@ -202,7 +190,7 @@ def _tasks(rows: list[_Row], units: Sequence[Unit], problems: _Problems) -> list
             )
         unit = None
         if unit_text is not None:
-            matches = sorted(set(lookup.get(unit_text, [])))
+            matches = lookup.get(unit_text, ())
             if not matches:
                 problems.add(row.number, "unit", f"未知责任单位“{unit_text}”", f"unknown unit {unit_text!r}")
             elif len(matches) > 1:
@@ -233,7 +221,6 @@ def _tasks(rows: list[_Row], units: Sequence[Unit], problems: _Problems) -> list
                     f"duplicates row {contents[key]} (same unit, indicator, title and deadline)",
                 )
             contents.setdefault(key, row.number)
-        measures = tuple(m.strip() for m in _SPLIT.split(measures_text or "") if m.strip())
         if (
             len(problems.items) == before
             and indicator is not None
@@ -242,20 +229,23 @@ def _tasks(rows: list[_Row], units: Sequence[Unit], problems: _Problems) -> list
             and unit is not None
             and due is not None
         ):
+            measures = tuple(m.strip() for m in _SPLIT.split(measures_text or "") if m.strip())
             found.append(
-                _Assignment(
+                (
                     row.number,
-                    ref,
-                    indicator,
-                    title,
-                    standard,
-                    measures,
-                    unit,
-                    leader,
-                    due,
-                    source,
-                    site,
-                    grid,
+                    DecompositionRow(
+                        unit=unit,
+                        leader=leader,
+                        title=title,
+                        standard=standard,
+                        measures=measures,
+                        due=due,
+                        site=site,
+                        grid=grid,
+                        external_ref=ref,
+                        indicator=indicator,
+                        source=source,
+                    ),
                 )
             )
     return found
@@ -366,14 +356,29 @@ def _indicator_tree(
     return target, merged
 
 
-def _existing_refs(engine: Engine, conn: sa.Connection, campaign: str, refs: list[str]) -> set[str]:
+def _stored_refs(
+    engine: Engine,
+    conn: sa.Connection,
+    campaign: str,
+    assignments: list[tuple[int, DecompositionRow]],
+    problems: _Problems,
+) -> None:
+    """Report the references the campaign already holds (at the first row naming each)."""
+    first_row: dict[str, int] = {}
+    for number, item in assignments:
+        if item.external_ref is not None:
+            first_row.setdefault(item.external_ref, number)
+    refs = list(first_row)
     t = engine.tables.tasks
     found: set[str] = set()
     for start in range(0, len(refs), 500):
         chunk = refs[start : start + 500]
         query = sa.select(t.c.external_ref).where(t.c.campaign == campaign, t.c.external_ref.in_(chunk))
         found |= {row[0] for row in conn.execute(query)}
-    return found
+    for ref in sorted(found):
+        problems.add(
+            first_row[ref], "ref", f"任务编号“{ref}”已在本活动中存在", f"the reference {ref!r} already exists"
+        )
 
 
 def _refusal(error: CampaignflowError | None, row: int, headers: Mapping[str, str]) -> list[LedgerProblem]:
@@ -408,6 +413,13 @@ def import_ledger(
         check_text(campaign, "campaign", MAX_LENGTH["campaign"])
     except InvalidInput as bad:
         raise LedgerError([LedgerProblem(0, "campaign", bad.message_zh, bad.message_en)]) from None
+    with collector_paused():  # the cells, rows and tasks of the whole file: see collector_paused
+        return _import(engine, path, by=by, campaign=campaign, progress=progress)
+
+
+def _import(
+    engine: Engine, path: str | Path, *, by: Actor, campaign: str, progress: Progress | None
+) -> LedgerReport:
     task_sheet, unit_sheet, indicator_sheet = read_file(path)
     name = Path(path).name
     task_headers = {c.key: c.header for c in TASK_COLUMNS}
@@ -426,23 +438,14 @@ def import_ledger(
     known = {u.id: u for u in engine.units()}
     known.update({u.id: u for u in sheet_units})
     rows = _rows(task_sheet, TASK_COLUMNS, TASK_REQUIRED, problems)
-    blank = sum(
-        1
-        for index, row in enumerate(task_sheet.rows)
-        if rows and index + 1 > rows[0].number and all(v is None or str(v).strip() == "" for v in row)
-    )
+    blank = sum(1 for row in task_sheet.rows[rows[0].number :] if _blank(row)) if rows else 0
     assignments = _tasks(rows, list(known.values()), problems)
     if not rows and not problems.items:
         problems.add(1, "—", "台账中没有任务行", "the ledger holds no task rows")
     created: tuple[Task, ...] = ()
     tree: tuple[Campaign, list[Indicator]] | None = None
     with engine.begin() as conn:
-        refs = [a.ref for a in assignments if a.ref is not None]
-        for ref in sorted(_existing_refs(engine, conn, campaign, refs)):
-            row = next(a.row for a in assignments if a.ref == ref)
-            problems.add(
-                row, "ref", f"任务编号“{ref}”已在本活动中存在", f"the reference {ref!r} already exists"
-            )
+        _stored_refs(engine, conn, campaign, assignments, problems)
         if sheet_indicators:
             tree = _indicator_tree(
                 engine, conn, campaign, sheet_indicators, units=set(known), problems=indicator_problems
@@ -469,22 +472,7 @@ def import_ledger(
             engine.register_campaign(tree[0], tree[1], connection=conn)
         # The bulk path of batch decomposition: every row checked in Python (四有四定, scope,
         # pinned policy), then one executemany each for tasks, history and outbox rows.
-        rows_ = [
-            DecompositionRow(
-                unit=item.unit,
-                leader=item.leader,
-                title=item.title,
-                standard=item.standard,
-                measures=item.measures,
-                due=item.due,
-                site=item.site,
-                grid=item.grid,
-                external_ref=item.ref,
-                indicator=item.indicator,
-                source=item.source,
-            )
-            for item in assignments
-        ]
+        rows_ = [item for _number, item in assignments]
         try:
             created = (
                 engine.assign_many(campaign, rows_, by=by, connection=conn, progress=progress).tasks
@@ -496,7 +484,7 @@ def import_ledger(
                 [
                     problem
                     for r in refused.refused
-                    for problem in _refusal(r.error, assignments[r.index].row, task_headers)
+                    for problem in _refusal(r.error, assignments[r.index][0], task_headers)
                 ],
                 source=name,
             ) from None

@@ -334,3 +334,63 @@ def test_rows_that_are_not_a_list_of_rows_are_refused(city: Engine, rows: Any) -
         city.decompose("2027创卫", "B3.2", rows, by=OFFICE, measures=["巡查"], due=DUE)
     assert refused.value.field == "rows"
     _nothing_written(city)
+
+
+def test_a_batchs_first_step_is_the_engines_step_from_the_genesis(city: Engine) -> None:
+    """The batch builds each task's first history entry itself (no evolve of the draft task); it
+    must be exactly what ``Engine._step`` gives the same draft, hash included."""
+    import attrs
+
+    from campaignflow.domain.lifecycle import NEW
+    from campaignflow.domain.model import TaskState
+    from campaignflow.domain.serial import assignment_payload
+
+    report = city.decompose(
+        "2027创卫",
+        "B3.2",
+        [DecompositionRow(unit="sq-hp", leader="书记丁", external_ref="R-1", site="S-1"), {"site": "S-LYSC"}],
+        by=OFFICE,
+        measures=["每日巡查", "发现即清"],
+        due=DUE,
+    )
+    for task in report.tasks:
+        (entry,) = city.history(task.id)
+        draft = attrs.evolve(task, version=0, history_head=None)
+        assert assignment_payload(draft, task.deadline_basis).items() <= entry.payload.items()
+        stepped, expected = city._step(
+            draft,
+            actor=OFFICE,
+            trigger="assign",
+            from_state=NEW,
+            to_state=TaskState.ASSIGNED,
+            reason="",
+            payload=entry.payload,
+            now=entry.at,
+        )
+        assert (stepped, expected) == (task, entry)
+
+
+def test_the_collector_is_paused_for_a_batch_and_restored_after_it(city: Engine) -> None:
+    import gc
+
+    from campaignflow.decompose import collector_paused
+
+    seen: list[bool] = []
+    assert gc.isenabled()
+    with pytest.raises(BatchRefused):  # refused: the collector comes back on the way out too
+        city.decompose("2027创卫", "B3.2", ["sq-ly", "no-such-unit"], by=OFFICE, due=DUE)
+    assert gc.isenabled()
+    with collector_paused():
+        seen.append(gc.isenabled())
+        with collector_paused():  # nested: the inner one leaves it paused
+            pass
+        seen.append(gc.isenabled())
+    assert seen == [False, False]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # paused by the caller: left as the caller set it
+    finally:
+        gc.enable()
