@@ -159,6 +159,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "rows_per_s": {k: round(v, 1) for k, v in rate.items()},
         "ratio_xlsx_vs_raw": round(rate["xlsx"] / rate["raw"], 3),
         "ratio_csv_vs_raw": round(rate["csv"] / rate["raw"], 3),
+        # each repetition's own ratio (its raw time over its import time), for the spread
+        "ratios": {
+            kind: {
+                "median": round(statistics.median(per), 3),
+                "min": round(min(per), 3),
+                "max": round(max(per), 3),
+            }
+            for kind in ("xlsx", "csv")
+            for per in ([r / t for r, t in zip(times["raw"], times[kind], strict=True)],)
+        },
         "target": 0.5,
         "python": sys.version.split()[0],
         "platform": platform.platform(),

@@ -32,8 +32,8 @@ The peers' ceiling is shown too: the floor's (and the raw driver's) lifecycles/s
 most any engine that persists each step this way could reach.
 
 The scale figures (sweep at 10⁴ vs 10⁶ stored tasks, 1 vs 4 processes on PostgreSQL, RSS growth over
-many actions: 10⁶ with ``--full``) come from ``benchmarks/scale.py``; ``--no-scale`` skips them.
-Ledger import is measured by ``benchmarks/bench_import.py``.
+many actions: 10⁶ with ``--full``) come from ``benchmarks/scale.py``, and the ledger import against
+raw ``executemany`` from ``benchmarks/bench_import.py``; ``--no-scale`` skips them.
 """
 
 from __future__ import annotations
@@ -586,6 +586,12 @@ def run_scale(args: argparse.Namespace) -> dict[str, Any]:
     found: dict[str, Any] = {}
     found["sweep_sqlite"] = scale.sweep_scale((small, large), due=args.sweep_due, reps=args.reps, log=_log)
     found["rss"] = scale.rss_growth(args.rss_actions, log=_log)
+    import bench_import
+
+    _log(f"ledger import: {args.import_rows} rows")
+    found["ledger_import"] = bench_import.main(
+        ["--rows", str(args.import_rows), "--reps", str(max(args.reps, 5)), "--out", str(args.out)]
+    )
     if not args.no_pg:
         try:
             found["sweep_postgresql"] = scale.sweep_scale(
@@ -638,7 +644,11 @@ def print_scale(scaled: dict[str, Any]) -> None:
         label = f"sqlite RSS growth over {rss['actions']:,} actions (MB)"
         growth = rss["growth_mb"]
         print(f"{label:<58} {growth:>7.1f} {'':>7} {'':>7} {'<=50':>7}  {'yes' if growth <= 50 else 'NO'}")
-    print(f"{'ledger import / raw executemany':<58} {'-':>7}  not measured: no importer yet (issue 6)")
+    ledger = scaled.get("ledger_import")
+    if ledger:
+        for kind in ("csv", "xlsx"):
+            label = f"sqlite ledger import .{kind} / raw executemany ({ledger['rows']:,} rows)"
+            line(label, ledger["ratios"][kind], 0.5, at_most=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -657,6 +667,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sweep-due", type=int, default=300, help="due tasks in each sweep")
     parser.add_argument("--rss-actions", type=int, default=20_000, help="actions in the RSS run")
     parser.add_argument("--proc-lifecycles", type=int, default=24, help="lifecycles per 1-vs-4 run")
+    parser.add_argument("--import-rows", type=int, default=5000, help="ledger rows per import")
     args = parser.parse_args(argv)
     if args.full:
         args.rss_actions = max(args.rss_actions, 1_000_000)
