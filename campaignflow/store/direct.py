@@ -26,29 +26,41 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-__all__ = ["Direct", "Prepared", "Statement"]
+__all__ = ["Direct", "Prepared", "Statement", "Unpreparable"]
 
 _Processor = Callable[[Any], Any] | None
 Statement = sa.Select[Any] | sa.Insert | sa.Update
 _MAX_INSERT_SHAPES = 64  # INSERT statements kept per engine, one per (table, set of columns)
+_MAX_PREPARED = 512  # compiled statements kept per engine
+
+
+class Unpreparable(ValueError):
+    """A statement whose SQL is rendered per call: it runs through ``Connection.execute``."""
 
 
 class Prepared:
     """One Core statement compiled for one dialect: its SQL, its parameters in positional order
     with their bind processors, and (for a SELECT) its column keys with their result processors."""
 
-    __slots__ = ("binds", "keys", "results", "sql")
+    __slots__ = ("binds", "defaults", "keys", "results", "sql")
 
     def __init__(self, statement: Statement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         if not compiled.positional or compiled.positiontup is None:
-            raise ValueError(f"{dialect.name}: only positional paramstyles are prepared here")
-        self.sql = str(compiled)
+            raise Unpreparable(f"{dialect.name}: only positional paramstyles are prepared here")
         binds = compiled.binds
+        for name in compiled.positiontup:
+            if binds[name].expanding or binds[name].literal_execute:
+                raise Unpreparable(f"{name}: rendered per call (IN lists, literal execution)")
+        self.sql = str(compiled)
         self.binds: tuple[tuple[str, _Processor], ...] = tuple(
             (name, binds[name].type.dialect_impl(dialect).bind_processor(dialect))
             for name in compiled.positiontup
         )
+        # A bind given a value in the statement (LIMIT 10, a literal) that a call may leave out.
+        self.defaults: dict[str, Any] = {
+            name: binds[name].effective_value for name in compiled.positiontup if not binds[name].required
+        }
         self.keys: tuple[str, ...] = ()
         self.results: tuple[_Processor, ...] = ()
         if isinstance(statement, sa.Select):
@@ -59,7 +71,10 @@ class Prepared:
             )
 
     def parameters(self, values: Mapping[str, Any]) -> list[Any]:
-        """The positional parameters for ``values`` (every bind name must be given)."""
+        """The positional parameters for ``values`` (each bind without a value in the statement
+        must be given: KeyError)."""
+        if self.defaults:
+            values = {**self.defaults, **values}
         return [values[name] if process is None else process(values[name]) for name, process in self.binds]
 
     def row(self, raw: Sequence[Any]) -> dict[str, Any]:
@@ -78,7 +93,7 @@ class Direct:
     def __init__(self, dialect: Dialect, *, enabled: bool = True) -> None:
         self._dialect = dialect
         self.enabled = enabled and dialect.name == "sqlite" and dialect.driver == "pysqlite"
-        self._prepared: dict[Statement, Prepared] = {}
+        self._prepared: dict[Statement, Prepared | None] = {}
         self._inserts: dict[tuple[sa.Table, tuple[str, ...]], sa.Insert] = {}
         self._plain: dict[sa.Table, sa.Insert] = {}
         self._error: type[Exception] = dialect.loaded_dbapi.Error if self.enabled else Exception
@@ -110,11 +125,19 @@ class Direct:
             return None
         return conn.connection.driver_connection
 
-    def prepared(self, statement: Statement) -> Prepared:
-        """``statement`` compiled once (statements are built once and kept by their owner)."""
-        found = self._prepared.get(statement)
-        if found is None:
-            found = self._prepared[statement] = Prepared(statement, self._dialect)
+    def prepared(self, statement: Statement) -> Prepared | None:
+        """``statement`` compiled once (statements are built once and kept by their owner); None
+        for a statement that cannot be prepared (it runs through ``Connection.execute``)."""
+        try:
+            return self._prepared[statement]
+        except KeyError:
+            pass
+        try:
+            found: Prepared | None = Prepared(statement, self._dialect)
+        except Unpreparable:
+            found = None
+        if len(self._prepared) < _MAX_PREPARED:  # bounded: a caller may build statements per call
+            self._prepared[statement] = found
         return found
 
     # --- on a SQLAlchemy connection -----------------------------------------------------------
@@ -122,23 +145,24 @@ class Direct:
     def first(self, conn: sa.Connection, statement: sa.Select[Any], values: Mapping[str, Any]) -> Any:
         """The first row of ``statement`` as a mapping, or None."""
         dbapi = self.usable(conn)
-        if dbapi is None:
+        prepared = self.prepared(statement) if dbapi is not None else None
+        if prepared is None:
             return conn.execute(statement, values).mappings().first()
         raw = self.execute(dbapi, statement, values).fetchone()
-        return None if raw is None else self.prepared(statement).row(raw)
+        return None if raw is None else prepared.row(raw)
 
     def all(self, conn: sa.Connection, statement: sa.Select[Any], values: Mapping[str, Any]) -> list[Any]:
         """Every row of ``statement`` as a mapping."""
         dbapi = self.usable(conn)
-        if dbapi is None:
+        prepared = self.prepared(statement) if dbapi is not None else None
+        if prepared is None:
             return list(conn.execute(statement, values).mappings())
-        row = self.prepared(statement).row
-        return [row(raw) for raw in self.execute(dbapi, statement, values).fetchall()]
+        return [prepared.row(raw) for raw in self.execute(dbapi, statement, values).fetchall()]
 
     def write(self, conn: sa.Connection, statement: sa.Update | sa.Insert, values: Mapping[str, Any]) -> int:
         """Run a prebuilt UPDATE or INSERT; its rowcount."""
         dbapi = self.usable(conn)
-        if dbapi is None:
+        if dbapi is None or self.prepared(statement) is None:
             return conn.execute(statement, values).rowcount
         return int(self.execute(dbapi, statement, values).rowcount)
 
@@ -167,8 +191,9 @@ class Direct:
     # --- on the DB-API connection ----------------------------------------------------------------
 
     def execute(self, dbapi: Any, statement: Statement, values: Mapping[str, Any]) -> Any:
-        """Run ``statement`` with ``values`` on ``dbapi`` (from :meth:`usable`); the cursor."""
-        prepared = self.prepared(statement)
+        """Run ``statement`` with ``values`` on ``dbapi`` (from :meth:`usable`); the cursor.
+        Only for a statement :meth:`prepared` accepts."""
+        prepared = self._ready(statement)
         params = prepared.parameters(values)
         try:
             return dbapi.execute(prepared.sql, params)
@@ -176,12 +201,18 @@ class Direct:
             raise self._wrap(prepared.sql, params, error) from error
 
     def execute_many(self, dbapi: Any, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
-        prepared = self.prepared(statement)
+        prepared = self._ready(statement)
         params = [prepared.parameters(row) for row in rows]
         try:
             dbapi.executemany(prepared.sql, params)
         except self._error as error:
             raise self._wrap(prepared.sql, params, error) from error
+
+    def _ready(self, statement: Statement) -> Prepared:
+        prepared = self.prepared(statement)
+        if prepared is None:
+            raise Unpreparable(f"not preparable, run it through Connection.execute: {statement}")
+        return prepared
 
     def _wrap(self, sql: str, params: Any, error: Exception) -> BaseException:
         # The class SQLAlchemy would raise (IntegrityError, OperationalError …), so callers that

@@ -193,3 +193,28 @@ def test_a_lock_wait_that_times_out_raises_sqlalchemys_error(tmp_path: Path) -> 
         holder.close()
     assert engine.tasks().items == ()
     engine.close()
+
+
+def test_the_compiled_statements_kept_are_bounded(sqlite: Engine) -> None:
+    # A caller that builds a statement per call must not grow the engine's memory.
+    direct = sqlite._repo.direct
+    units = sqlite.tables.units
+    with sqlite.begin() as conn:
+        for n in range(direct_limit := 600):
+            query = sa.select(units.c.id).where(units.c.id == sa.bindparam("id")).limit(n + 1)
+            assert direct.first(conn, query, {"id": "cgj"}) == {"id": "cgj"}
+    assert len(direct._prepared) < direct_limit
+
+
+def test_statements_rendered_per_call_go_through_sqlalchemy(sqlite: Engine) -> None:
+    direct = sqlite._repo.direct
+    units = sqlite.tables.units
+    in_list = (
+        sa.select(units.c.id).where(units.c.id.in_(sa.bindparam("ids", expanding=True))).order_by(units.c.id)
+    )
+    limited = sa.select(units.c.id).where(units.c.id == sa.bindparam("id")).limit(1)
+    assert direct.prepared(in_list) is None
+    assert direct.prepared(limited) is not None
+    with sqlite.begin() as conn:
+        assert direct.all(conn, in_list, {"ids": ["cgj", "wsj"]}) == [{"id": "cgj"}, {"id": "wsj"}]
+        assert direct.first(conn, limited, {"id": "wsj"}) == {"id": "wsj"}
