@@ -212,7 +212,7 @@ class Engine(
             raise InvalidInput("clock 必须有 now() 方法", "clock must have a now() method", field="clock")
         self.timezone = self._zone(timezone)
         self.tables = build_tables(table_prefix, schema)
-        self._direct = Direct(self._sa.dialect)
+        self._direct = Direct(self._sa.dialect, hide_parameters=self._sa.hide_parameters)
         self._repo = Repository(self.tables, self.timezone, direct=self._direct)
         self.lifecycle = lifecycle if lifecycle is not None else default_lifecycle()
         self._check_roles()

@@ -90,8 +90,10 @@ class Direct:
     through ``Connection.execute`` everywhere else: callers use :meth:`first`, :meth:`all`,
     :meth:`write` and :meth:`insert` and get the same values either way."""
 
-    def __init__(self, dialect: Dialect, *, enabled: bool = True) -> None:
+    def __init__(self, dialect: Dialect, *, enabled: bool = True, hide_parameters: bool = False) -> None:
+        """``hide_parameters``: the engine's setting of that name, for the error messages."""
         self._dialect = dialect
+        self._hide_parameters = hide_parameters
         self.enabled = enabled and dialect.name == "sqlite" and dialect.driver == "pysqlite"
         self._prepared: dict[Statement, Prepared | None] = {}
         self._inserts: dict[tuple[sa.Table, tuple[str, ...]], sa.Insert] = {}
@@ -217,4 +219,6 @@ class Direct:
     def _wrap(self, sql: str, params: Any, error: Exception) -> BaseException:
         # The class SQLAlchemy would raise (IntegrityError, OperationalError …), so callers that
         # catch sqlalchemy.exc see no difference.
-        return sa.exc.DBAPIError.instance(sql, params, error, self._error, dialect=self._dialect)
+        return sa.exc.DBAPIError.instance(
+            sql, params, error, self._error, hide_parameters=self._hide_parameters, dialect=self._dialect
+        )

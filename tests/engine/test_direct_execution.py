@@ -26,6 +26,7 @@ from campaignflow.testing import (
     drive_to,
     sample_evidence,
     sample_inspection,
+    seed_units,
 )
 from campaignflow.testing.channels import sqlite_engine
 
@@ -218,3 +219,19 @@ def test_statements_rendered_per_call_go_through_sqlalchemy(sqlite: Engine) -> N
     with sqlite.begin() as conn:
         assert direct.all(conn, in_list, {"ids": ["cgj", "wsj"]}) == [{"id": "cgj"}, {"id": "wsj"}]
         assert direct.first(conn, limited, {"id": "wsj"}) == {"id": "wsj"}
+
+
+def test_hidden_parameters_stay_hidden_in_errors(tmp_path: Path) -> None:
+    host = sa.create_engine(f"sqlite:///{tmp_path / 'host.db'}", hide_parameters=True)
+    engine = Engine(host, clock=FixedClock(DEMO_NOW), load_entry_points=False)
+    engine.migrate()
+    seed_units(engine)
+    task = drive_to(engine, "assigned")
+    (first,) = engine.history(task.id)
+    with host.begin() as conn:
+        assert engine._repo.direct.usable(conn) is not None
+    with pytest.raises(sa.exc.IntegrityError) as raised, host.begin() as conn:
+        engine._repo.append_history(conn, first)
+    assert "hidden due to hide_parameters" in str(raised.value)
+    assert first.hash not in str(raised.value)
+    engine.close()
