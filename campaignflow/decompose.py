@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from campaignflow.delivery import outbox_rows
 from campaignflow.domain.calendar import Limit
 from campaignflow.domain.deadlines import DeadlineRequest
-from campaignflow.domain.history import GENESIS, entry_hash
+from campaignflow.domain.history import GENESIS
 from campaignflow.domain.model import HistoryEntry, Task, TaskSource, TaskState, freeze_mapping
 from campaignflow.domain.roles import Actor, permission_problem
 from campaignflow.domain.rules import ActionContext
@@ -343,7 +343,6 @@ class _Batch:
     ) -> None:
         self.engine, self.conn, self.actor, self.now = engine, conn, actor, now
         self.fingerprint, self.rules = policy
-        self.role = actor.role.value
         self.campaign, self.indicator, self.kind, self.source, self.base = (
             campaign,
             indicator,
@@ -541,37 +540,19 @@ class _Batch:
         """The new task (version 1) and its first history entry, from the chain's genesis: what
         ``engine._step`` gives for the assignment of the version-0 task ``fields`` describe, built
         without evolving that task (checked against ``_step`` by the tests)."""
-        actor, now, task_id = self.actor, self.now, fields["id"]
-        digest = entry_hash(
-            task_id=task_id,
-            seq=1,
-            at=now,
-            actor_id=actor.id,
-            actor_role=self.role,
-            actor_unit=actor.unit,
+        entry = self.engine._history_entry(
+            fields["id"],
+            1,
+            GENESIS,
+            actor=self.actor,
             trigger="assign",
             from_state=None,
-            to_state=TaskState.ASSIGNED,
+            to_state=TaskState.ASSIGNED.value,
             reason="",
             payload=payload,
-            prev_hash=GENESIS,
+            now=self.now,
         )
-        entry = HistoryEntry(
-            task_id,
-            1,
-            now,
-            actor.id,
-            self.role,
-            actor.unit,
-            "assign",
-            None,
-            TaskState.ASSIGNED,
-            "",
-            payload,
-            GENESIS,
-            digest,
-        )
-        return Task(**fields, version=1, history_head=digest), entry
+        return Task(**fields, version=1, history_head=entry.hash), entry
 
     def _check_scope(self, unit_id: str) -> None:
         if unit_id not in self.scope_verdicts:

@@ -1158,41 +1158,65 @@ class Engine(
     ) -> tuple[Task, HistoryEntry]:
         """The task at its next version with its new history head (and ``changes``, applied in the
         same evolve), and that history entry."""
-        seq = task.version + 1
-        prev = task.history_head or GENESIS
-        body = dict(payload)
-        source = None if from_state == NEW else from_state
+        entry = self._history_entry(
+            task.id,
+            task.version + 1,
+            task.history_head or GENESIS,
+            actor=actor,
+            trigger=trigger,
+            from_state=None if from_state == NEW else from_state,
+            to_state=to_state,
+            reason=reason,
+            payload=dict(payload),
+            now=now,
+        )
+        return attrs.evolve(task, version=entry.seq, history_head=entry.hash, **(changes or {})), entry
+
+    @staticmethod
+    def _history_entry(
+        task_id: str,
+        seq: int,
+        prev: str,
+        *,
+        actor: Actor,
+        trigger: str,
+        from_state: str | None,
+        to_state: str,
+        reason: str,
+        payload: dict[str, Any],
+        now: datetime,
+    ) -> HistoryEntry:
+        """The history entry ``seq`` of ``task_id``, chained to ``prev`` and hashed."""
         role = actor.role.value
         digest = entry_hash(
-            task_id=task.id,
+            task_id=task_id,
             seq=seq,
             at=now,
             actor_id=actor.id,
             actor_role=role,
             actor_unit=actor.unit,
             trigger=trigger,
-            from_state=source,
+            from_state=from_state,
             to_state=to_state,
             reason=reason,
-            payload=body,
+            payload=payload,
             prev_hash=prev,
         )
-        entry = HistoryEntry(
-            task.id,
+        return HistoryEntry(
+            task_id,
             seq,
             now,
             actor.id,
             role,
             actor.unit,
             trigger,
-            source,
+            from_state,
             to_state,
             reason,
-            body,
+            payload,
             prev,
             digest,
         )
-        return attrs.evolve(task, version=seq, history_head=digest, **(changes or {})), entry
 
     def _write_effects(
         self, conn: sa.Connection, task: Task, entry: HistoryEntry, *, previous_unit: str | None

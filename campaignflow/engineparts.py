@@ -44,6 +44,21 @@ if TYPE_CHECKING:
             after: Callable[[sa.Connection, Task], None] | None = None,
         ) -> Task: ...
 
+        @staticmethod
+        def _history_entry(
+            task_id: str,
+            seq: int,
+            prev: str,
+            *,
+            actor: Actor,
+            trigger: str,
+            from_state: str | None,
+            to_state: str,
+            reason: str,
+            payload: dict[str, Any],
+            now: datetime,
+        ) -> HistoryEntry: ...
+
         def _step(
             self,
             task: Task,

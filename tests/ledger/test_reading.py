@@ -5,7 +5,6 @@ for is read by openpyxl."""
 from __future__ import annotations
 
 import re
-import shutil
 import zipfile
 from datetime import datetime, time
 from pathlib import Path
@@ -18,27 +17,21 @@ from campaignflow import Engine, LedgerError, import_ledger
 from campaignflow.ledger import reading
 from campaignflow.testing import actors
 
-from .workbooks import INDICATORS, UNITS, good_rows, write_ledger
+from .workbooks import INDICATORS, UNITS, good_rows, rewrite_sheet_xml, write_ledger
 
 OFFICE = actors()["office"]
 
 
 def _patch(path: Path, cells: dict[str, str], sheet: int = 1) -> Path:
     """Replace the XML of some cells (by reference) of ``sheet``: what openpyxl cannot write."""
-    member = f"xl/worksheets/sheet{sheet}.xml"
-    with zipfile.ZipFile(path) as source:
-        parts = {name: source.read(name) for name in source.namelist()}
-    xml = parts[member].decode("utf-8")
-    for ref, replacement in cells.items():
-        xml, count = re.subn(rf'<c r="{ref}"[^>]*?(?:/>|>.*?</c>)', replacement, xml, flags=re.DOTALL)
-        assert count == 1, ref
-    parts[member] = xml.encode("utf-8")
-    temporary = path.with_suffix(".tmp")
-    with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as target:
-        for name, data in parts.items():
-            target.writestr(name, data)
-    shutil.move(temporary, path)
-    return path
+
+    def edit(xml: str) -> str:
+        for ref, replacement in cells.items():
+            xml, count = re.subn(rf'<c r="{ref}"[^>]*?(?:/>|>.*?</c>)', replacement, xml, flags=re.DOTALL)
+            assert count == 1, ref
+        return xml
+
+    return rewrite_sheet_xml(path, edit, sheet)
 
 
 def _odd_workbook(path: Path) -> Path:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import zipfile
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -104,25 +105,35 @@ def good_rows() -> list[list[object]]:
     ]
 
 
-def patch_cached(path: Path, cached: dict[str, object], sheet: int = 1) -> None:
-    """Write Excel's cached results into formula cells (openpyxl saves formulas without them)."""
+def rewrite_sheet_xml(path: Path, edit: Callable[[str], str], sheet: int = 1) -> Path:
+    """Rewrite the XML of worksheet ``sheet`` of the workbook at ``path`` through ``edit``: what
+    Excel writes and openpyxl cannot (cached formula results, odd cells)."""
     member = f"xl/worksheets/sheet{sheet}.xml"
     with zipfile.ZipFile(path) as source:
         parts = {name: source.read(name) for name in source.namelist()}
-    xml = parts[member].decode("utf-8")
-    for ref, value in cached.items():
-        xml, count = re.subn(
-            rf'(<c r="{ref}"[^>]*>)<f>(.*?)</f>(?:<v\s*/>|<v></v>)?(?=</c>)',
-            rf"\1<f>\2</f><v>{value}</v>",
-            xml,
-        )
-        assert count == 1, ref
-    parts[member] = xml.encode("utf-8")
+    parts[member] = edit(parts[member].decode("utf-8")).encode("utf-8")
     temporary = path.with_suffix(".tmp")
     with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as target:
         for name, data in parts.items():
             target.writestr(name, data)
     shutil.move(temporary, path)
+    return path
+
+
+def patch_cached(path: Path, cached: dict[str, object], sheet: int = 1) -> None:
+    """Write Excel's cached results into formula cells (openpyxl saves formulas without them)."""
+
+    def edit(xml: str) -> str:
+        for ref, value in cached.items():
+            xml, count = re.subn(
+                rf'(<c r="{ref}"[^>]*>)<f>(.*?)</f>(?:<v\s*/>|<v></v>)?(?=</c>)',
+                rf"\1<f>\2</f><v>{value}</v>",
+                xml,
+            )
+            assert count == 1, ref
+        return xml
+
+    rewrite_sheet_xml(path, edit, sheet)
 
 
 def write_ledger(  # noqa: PLR0912  one branch per kind of defect a test asks for
